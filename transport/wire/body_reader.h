@@ -1,0 +1,55 @@
+// BodyReader: decodes one message body (Content-Length, chunked or
+// until-close) from a BufferedReader, stopping exactly at its end so the
+// stream can carry the next message. No sockets, no threads.
+// Thread-compatible.
+#ifndef H1_TRANSPORT_WIRE_BODY_READER_H_
+#define H1_TRANSPORT_WIRE_BODY_READER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "transport/wire/body_framing.h"
+#include "transport/wire/buffered_reader.h"
+#include "transport/wire/headers.h"
+
+namespace h1::wire {
+
+class BodyReader {
+ public:
+  BodyReader(BufferedReader* in, BodyFraming framing,
+             size_t max_trailer_bytes = kDefaultMaxHeaderBytes);
+
+  // Reads up to `n` body bytes. Returns 0 once the body is complete. An
+  // error (for instance "unexpected EOF: 5 of 10 body bytes") is sticky.
+  absl::StatusOr<size_t> Read(char* out, size_t n);
+
+  bool done() const { return state_ == State::kDone; }
+  uint64_t bytes_read() const { return bytes_read_; }
+  // Trailer fields of a chunked body, once done().
+  const Headers& trailers() const { return trailers_; }
+
+ private:
+  enum class State { kChunkSize, kData, kChunkEnd, kTrailers, kDone, kFailed };
+
+  absl::StatusOr<size_t> ReadChunked(char* out, size_t n);
+  absl::Status Fail(absl::Status status);
+
+  BufferedReader* in_;
+  BodyFraming framing_;
+  size_t max_trailer_bytes_;
+  State state_;
+  uint64_t remaining_ = 0;  // In the current chunk, or of the Content-Length.
+  uint64_t bytes_read_ = 0;
+  Headers trailers_;
+  absl::Status error_;
+};
+
+// Reads the rest of `body` into a string.
+absl::StatusOr<std::string> ReadAllBody(BodyReader& body);
+
+}  // namespace h1::wire
+
+#endif  // H1_TRANSPORT_WIRE_BODY_READER_H_

@@ -1,0 +1,34 @@
+// See headers.h.
+#include "transport/wire/headers.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+
+namespace h1::wire {
+
+std::optional<std::string> Headers::Get(absl::string_view name) const {
+  for (const auto& [field_name, value] : fields_) {
+    if (absl::EqualsIgnoreCase(field_name, name)) return value;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Headers::GetAll(absl::string_view name) const {
+  std::vector<std::string> values;
+  for (const auto& [field_name, value] : fields_) {
+    if (absl::EqualsIgnoreCase(field_name, name)) values.push_back(value);
+  }
+  return values;
+}
+
+bool Headers::HasToken(absl::string_view name, absl::string_view token) const {
+  for (const std::string& value : GetAll(name)) {
+    for (absl::string_view item : absl::StrSplit(value, ',')) {
+      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(item), token)) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace h1::wire

@@ -1,0 +1,44 @@
+// Headers: an ordered list of HTTP header fields with case-insensitive name
+// lookup; repeated names are kept in order. Thread-compatible.
+#ifndef H1_TRANSPORT_WIRE_HEADERS_H_
+#define H1_TRANSPORT_WIRE_HEADERS_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace h1::wire {
+
+class Headers {
+ public:
+  using Field = std::pair<std::string, std::string>;
+
+  Headers() = default;
+  Headers(std::initializer_list<Field> fields) : fields_(fields) {}
+
+  void Add(std::string name, std::string value) {
+    fields_.emplace_back(std::move(name), std::move(value));
+  }
+  // The first value of `name`, if any.
+  std::optional<std::string> Get(absl::string_view name) const;
+  // Every value of `name`, in order.
+  std::vector<std::string> GetAll(absl::string_view name) const;
+  bool Has(absl::string_view name) const { return Get(name).has_value(); }
+  // True if any `name` field lists `token` (comma-separated, case-insensitive),
+  // as in "Connection: keep-alive, close".
+  bool HasToken(absl::string_view name, absl::string_view token) const;
+
+  const std::vector<Field>& fields() const { return fields_; }
+  size_t size() const { return fields_.size(); }
+  bool operator==(const Headers& other) const { return fields_ == other.fields_; }
+
+ private:
+  std::vector<Field> fields_;
+};
+
+}  // namespace h1::wire
+
+#endif  // H1_TRANSPORT_WIRE_HEADERS_H_

@@ -1,0 +1,29 @@
+// Writing request heads and chunked bodies, and the checks that keep a
+// request that could split or smuggle messages from being written at all.
+// No sockets, no threads.
+#ifndef H1_TRANSPORT_WIRE_REQUEST_HEAD_H_
+#define H1_TRANSPORT_WIRE_REQUEST_HEAD_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "transport/wire/message_head.h"
+
+namespace h1::wire {
+
+// OK if the method is a token and no part of the head contains CR, LF or
+// NUL; otherwise an error naming the offending part.
+absl::Status ValidateRequestHead(const RequestHead& head);
+
+// The head's bytes, ending in the blank line. Call ValidateRequestHead first.
+std::string SerializeRequestHead(const RequestHead& head);
+
+// One chunk of a chunked body: hex size, CRLF, data, CRLF. `data` must not
+// be empty (an empty chunk ends the body: see kLastChunk).
+std::string EncodeChunk(absl::string_view data);
+inline constexpr absl::string_view kLastChunk = "0\r\n\r\n";
+
+}  // namespace h1::wire
+
+#endif  // H1_TRANSPORT_WIRE_REQUEST_HEAD_H_

@@ -1,0 +1,79 @@
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "transport/wire/body_framing.h"
+#include "transport/wire/body_reader.h"
+#include "transport/wire/buffered_reader.h"
+#include "transport/wire/byte_source.h"
+#include "transport/wire/message_head.h"
+#include "transport/wire/request_head.h"
+
+namespace h1::wire {
+namespace {
+
+using ::testing::HasSubstr;
+
+RequestHead Head(std::string method, std::string target, Headers headers = {}) {
+  RequestHead head;
+  head.method = std::move(method);
+  head.target = std::move(target);
+  head.headers = std::move(headers);
+  return head;
+}
+
+TEST(RequestWireTest, SerializesHeadInOrder) {
+  EXPECT_EQ(SerializeRequestHead(Head("GET", "/a?b=c", {{"Host", "x:1"}, {"X-A", "1"}})),
+            "GET /a?b=c HTTP/1.1\r\nHost: x:1\r\nX-A: 1\r\n\r\n");
+}
+
+TEST(RequestWireTest, RejectsControlBytesBeforeWriting) {
+  EXPECT_THAT(ValidateRequestHead(Head("GE\rT", "/")).message(), HasSubstr("method contains"));
+  EXPECT_THAT(ValidateRequestHead(Head("GET", "/a\nb")).message(), HasSubstr("path contains"));
+  EXPECT_THAT(ValidateRequestHead(Head("GET", std::string("/a\0b", 4))).message(),
+              HasSubstr("path contains CR, LF or NUL"));
+  EXPECT_THAT(ValidateRequestHead(Head("GET", "/", {{"X-Evil", "a\r\nInjected: 1"}})).message(),
+              HasSubstr("header X-Evil contains CR, LF or NUL"));
+  EXPECT_THAT(ValidateRequestHead(Head("GET", "/", {{"X\nY", "1"}})).message(),
+              HasSubstr("header name contains"));
+  EXPECT_THAT(ValidateRequestHead(Head("G T", "/")).message(), HasSubstr("not a token"));
+  EXPECT_THAT(ValidateRequestHead(Head("GET", "/a b")).message(), HasSubstr("contains a space"));
+  EXPECT_TRUE(ValidateRequestHead(Head("GET", "/", {{"X", "ok value"}})).ok());
+}
+
+TEST(RequestWireTest, ChunkEncodingRoundTripsThroughTheDecoder) {
+  const std::string wire = "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                           EncodeChunk("hello ") + EncodeChunk(std::string(300, 'z')) +
+                           std::string(kLastChunk);
+  ScriptedByteSource source(wire);
+  BufferedReader in(&source);
+  absl::StatusOr<RequestHead> head = ReadRequestHead(in);
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->method, "POST");
+  EXPECT_EQ(head->target, "/up");
+  absl::StatusOr<BodyFraming> framing = RequestBodyFraming(*head);
+  ASSERT_TRUE(framing.ok());
+  BodyReader body(&in, *framing);
+  EXPECT_EQ(*ReadAllBody(body), "hello " + std::string(300, 'z'));
+}
+
+TEST(RequestWireTest, RequestWithoutFramingHasNoBody) {
+  ScriptedByteSource source("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET");
+  BufferedReader in(&source);
+  absl::StatusOr<RequestHead> head = ReadRequestHead(in);
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(RequestBodyFraming(*head)->kind, BodyFraming::Kind::kNone);
+  EXPECT_EQ(in.buffered(), 3u);
+}
+
+TEST(RequestWireTest, RejectsMalformedRequestLines) {
+  for (const char* line : {"GET /\r\n\r\n", " / HTTP/1.1\r\n\r\n", "GET / HTTP/2.0\r\n\r\n",
+                           "G(T / HTTP/1.1\r\n\r\n"}) {
+    ScriptedByteSource source(line);
+    BufferedReader in(&source);
+    EXPECT_FALSE(ReadRequestHead(in).ok()) << line;
+  }
+}
+
+}  // namespace
+}  // namespace h1::wire
