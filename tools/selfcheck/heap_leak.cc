@@ -1,11 +1,16 @@
-// Self-check: loses the only pointer to a heap block. LSan must report it.
-#include <cstdio>
+// Self-check: loses the only pointers to heap blocks. LSan must report them.
+// Allocated in a separate frame and stored through a volatile global, so the
+// optimiser cannot elide them; several blocks, because a stale copy of the
+// last pointer left in a register or stack slot can hide one of them.
 
-int* volatile escape;  // Keeps the allocation from being optimised away.
+int* volatile escape;
+
+__attribute__((noinline)) void AllocateAndForget() {
+  for (int i = 0; i < 8; ++i) escape = new int[16]();
+  escape = nullptr;
+}
 
 int main() {
-  escape = new int[16]();
-  std::printf("%d\n", escape[0]);
-  escape = nullptr;
+  AllocateAndForget();
   return 0;
 }
