@@ -1,0 +1,215 @@
+// The early-response rule (Go commit 6278a954, Go issues 7569 and 7620): a
+// response that arrives before the request was completely written is
+// delivered, but its connection is never reused, and nothing waits forever.
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/transport_test_util.h"
+#include "testserver/scripted_server.h"
+#include "transport/thread_registry.h"
+#include "transport/transport.h"
+
+namespace h1 {
+namespace {
+
+using ::h1::testing::ExpectLiveThreadsAtMost;
+using ::h1::testing::ExpectNothingLeaked;
+using ::h1::testing::HeldBackBody;
+using ::h1::testing::ReadBody;
+using ::h1::testing::RecordingDialer;
+using ::h1::testing::TestOptions;
+using ::h1::testserver::OkResponse;
+using ::h1::testserver::PeerConn;
+using ::h1::testserver::ScriptedServer;
+using ::testing::HasSubstr;
+
+constexpr uint64_t kUploadSize = 256 * 1024;
+
+// Seed scenario: a 256 KiB POST whose last byte the body source holds back.
+// The server answers 200 "foo" with keep-alive and keeps discarding input.
+TEST(EarlyResponseTest, ResponseIsDeliveredAndConnectionIsNeverReused) {
+  absl::Notification first_connection_closed;
+  ScriptedServer server([&](PeerConn& conn) {
+    if (conn.index() == 1) {
+      ASSERT_TRUE(conn.ReadRequestHead().ok());
+      ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfoo").ok());
+      conn.DiscardUntilEof();
+      first_connection_closed.Notify();
+      return;
+    }
+    while (conn.ReadRequest().ok()) ASSERT_TRUE(conn.Write(OkResponse("bar")).ok());
+  });
+  RecordingDialer dialer;
+  auto body_state = std::make_shared<HeldBackBody::State>();
+  {
+    TransportOptions options = TestOptions(dialer);
+    // The decision must not depend on the grace timer: with an hour of grace,
+    // waiting for it would hang this test.
+    options.reuse_grace_period = absl::Hours(1);
+    // Reusing the poisoned connection would queue the next request behind
+    // the stuck writer (Go issue 7569); this turns that hang into a failure.
+    options.response_header_timeout = absl::Seconds(10);
+    Transport transport(options);
+
+    Request post;
+    post.method = "POST";
+    post.url = server.Url("/upload");
+    post.content_length = kUploadSize;
+    post.body = HeldBackBody::Make(kUploadSize, body_state);
+    absl::StatusOr<Response> first = transport.RoundTrip(std::move(post));
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(first->status, 200);
+    EXPECT_EQ(ReadBody(*first), "foo");
+    EXPECT_EQ(first->conn.id, 1u);
+    EXPECT_FALSE(body_state->release.HasBeenNotified());
+
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/next")));
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(ReadBody(*second), "bar");
+    EXPECT_EQ(second->conn.id, 2u);  // A NEW connection.
+    EXPECT_FALSE(second->conn.reused);
+    EXPECT_FALSE(second->conn.was_idle);
+    EXPECT_EQ(dialer.dials(), 2);
+
+    // The poisoned connection was closed while its writer still waits on
+    // the body source: only that writer and connection 2's threads live.
+    first_connection_closed.WaitForNotification();
+    ExpectLiveThreadsAtMost(3);
+    EXPECT_THAT(ThreadRegistry::Global().LiveThreads(), ::testing::Contains("h1-writer-1"));
+
+    // Releasing the last byte lets the writer finish: it writes nothing
+    // more, never reads the source again, and releases it.
+    body_state->release.Notify();
+    body_state->destroyed.WaitForNotification();
+    {
+      absl::MutexLock lock(&body_state->mu);
+      EXPECT_EQ(body_state->reads_after_last_byte, 0);
+    }
+    ExpectLiveThreadsAtMost(2);
+    EXPECT_TRUE(dialer.AwaitOpenAtMost(1));
+    EXPECT_EQ(transport.IdleConnectionCount(), 1);
+  }
+  ExpectNothingLeaked(dialer);
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].connection, 2);
+  EXPECT_EQ(server.requests()[0].target, "/next");
+}
+
+// The server answers 413 without reading a large body; the writer is stuck
+// in a socket write, not even at its last one. The connection is closed at
+// once (an hour of grace would hang the test) and the writer is released.
+TEST(EarlyResponseTest, EarlyReplyWhileWriterIsBlockedInTheSocket) {
+  absl::Notification done;
+  ScriptedServer server([&](PeerConn& conn) {
+    if (conn.index() == 1) {
+      ASSERT_TRUE(conn.ReadRequestHead().ok());
+      ASSERT_TRUE(conn.Write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n").ok());
+      done.WaitForNotification();  // Never reads the body.
+      return;
+    }
+    while (conn.ReadRequest().ok()) ASSERT_TRUE(conn.Write(OkResponse("ok")).ok());
+  });
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.reuse_grace_period = absl::Hours(1);
+    Transport transport(options);
+    // Far more than the socket buffers of both ends hold.
+    absl::StatusOr<Response> rejected =
+        transport.RoundTrip(Post(server.Url("/big"), std::string(32 << 20, 'y')));
+    ASSERT_TRUE(rejected.ok()) << rejected.status();
+    EXPECT_EQ(rejected->status, 413);
+    EXPECT_EQ(ReadBody(*rejected), "");
+
+    absl::StatusOr<Response> next = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_EQ(ReadBody(*next), "ok");
+    EXPECT_EQ(next->conn.id, 2u);
+    // Connection 1's writer left its blocked write when the socket closed.
+    ExpectLiveThreadsAtMost(2);
+    done.Notify();
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+// A socket whose peer answers as soon as the request starts but resets every
+// write: the response must win over the write error, and the connection must
+// not be reused. Like Linux, it still hands out received bytes after a
+// shutdown.
+class AnswerThenResetConn final : public NetConn {
+ public:
+  explicit AnswerThenResetConn(std::string response) : response_(std::move(response)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(&write_attempted_));
+    if (!response_.empty()) {
+      const size_t count = std::min(n, response_.size());
+      response_.copy(buf, count);
+      response_.erase(0, count);
+      return count;
+    }
+    mu_.Await(absl::Condition(&shut_down_));
+    return 0;
+  }
+  absl::Status Write(absl::string_view) override {
+    absl::MutexLock lock(&mu_);
+    write_attempted_ = true;
+    return absl::UnavailableError("write: Connection reset by peer");
+  }
+  absl::Status SetReadTimeout(absl::Duration) override { return absl::OkStatus(); }
+  void Shutdown() override {
+    absl::MutexLock lock(&mu_);
+    write_attempted_ = true;  // Wakes a reader waiting for the request.
+    shut_down_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::string response_ ABSL_GUARDED_BY(mu_);
+  bool write_attempted_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+TEST(EarlyResponseTest, ResponseWinsOverAWriteError) {
+  int dials = 0;
+  {
+    TransportOptions options;
+    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      ++dials;
+      return std::make_unique<AnswerThenResetConn>(
+          "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfoo");
+    };
+    Transport transport(options);
+    absl::StatusOr<Response> response =
+        transport.RoundTrip(Post("http://peer.test/", std::string(kUploadSize, 'z')));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(ReadBody(*response), "foo");
+    EXPECT_EQ(transport.IdleConnectionCount(), 0);
+    EXPECT_EQ(dials, 1);
+  }
+  ExpectLiveThreadsAtMost(0);
+}
+
+// A write error with no response at all is reported as the write error.
+TEST(EarlyResponseTest, WriteErrorWithoutResponseNamesTheWrite) {
+  {
+    TransportOptions options;
+    options.dial = [](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      return std::make_unique<AnswerThenResetConn>("");
+    };
+    options.response_header_timeout = absl::Hours(1);
+    Transport transport(options);
+    Request post = Post("http://peer.test/", "payload");
+    // The peer never answers and never closes: only the write error ends it.
+    absl::StatusOr<Response> response = transport.RoundTrip(std::move(post));
+    ASSERT_FALSE(response.ok());
+    EXPECT_THAT(response.status().message(), HasSubstr("Connection reset by peer"));
+  }
+  ExpectLiveThreadsAtMost(0);
+}
+
+}  // namespace
+}  // namespace h1

@@ -1,0 +1,245 @@
+// The idle pool: per-host and total limits, idle timeouts, explicit closes,
+// concurrent callers, and a Transport destroyed while a response is held.
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/transport_test_util.h"
+#include "testserver/scripted_server.h"
+#include "transport/thread_registry.h"
+#include "transport/transport.h"
+
+namespace h1 {
+namespace {
+
+using ::h1::testing::ExpectLiveThreadsAtMost;
+using ::h1::testing::ExpectNothingLeaked;
+using ::h1::testing::ReadBody;
+using ::h1::testing::RecordingDialer;
+using ::h1::testing::TestOptions;
+using ::h1::testserver::OkResponse;
+using ::h1::testserver::PeerConn;
+using ::h1::testserver::ScriptedServer;
+
+ScriptedServer::Script KeepAlive(std::string body) {
+  return [body](PeerConn& conn) {
+    while (conn.ReadRequest().ok()) {
+      if (!conn.Write(OkResponse(body)).ok()) return;
+    }
+  };
+}
+
+TEST(PoolTest, KeepsAtMostMaxIdleConnsPerHost) {
+  constexpr int kParallel = 3;
+  absl::Mutex mu;
+  int waiting = 0;
+  // Every connection holds its response until all three requests arrived,
+  // so three connections are in use at once.
+  ScriptedServer server([&](PeerConn& conn) {
+    while (conn.ReadRequest().ok()) {
+      {
+        absl::MutexLock lock(&mu);
+        ++waiting;
+        const auto all_arrived = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return waiting >= kParallel;
+        };
+        mu.Await(absl::Condition(&all_arrived));
+      }
+      if (!conn.Write(OkResponse("p")).ok()) return;
+    }
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));  // max_idle_conns_per_host = 2
+    std::vector<std::thread> callers;
+    for (int i = 0; i < kParallel; ++i) {
+      callers.emplace_back([&] {
+        absl::StatusOr<Response> response = transport.RoundTrip(Get(server.Url("/")));
+        ASSERT_TRUE(response.ok()) << response.status();
+        EXPECT_EQ(ReadBody(*response), "p");
+      });
+    }
+    for (auto& t : callers) t.join();
+    EXPECT_EQ(dialer.dials(), kParallel);
+    EXPECT_EQ(transport.IdleConnectionCount(), 2);
+    EXPECT_TRUE(dialer.AwaitOpenAtMost(2));
+    ExpectLiveThreadsAtMost(4);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(PoolTest, MaxIdleConnsEvictsTheLeastRecentlyUsedAcrossHosts) {
+  ScriptedServer a(KeepAlive("a"));
+  ScriptedServer b(KeepAlive("b"));
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.max_idle_conns = 1;
+    Transport transport(options);
+    absl::StatusOr<Response> from_a = transport.RoundTrip(Get(a.Url("/")));
+    ASSERT_TRUE(from_a.ok());
+    EXPECT_EQ(ReadBody(*from_a), "a");
+    absl::StatusOr<Response> from_b = transport.RoundTrip(Get(b.Url("/")));
+    ASSERT_TRUE(from_b.ok());
+    EXPECT_EQ(ReadBody(*from_b), "b");
+    EXPECT_EQ(transport.IdleConnectionCount(), 1);
+    EXPECT_TRUE(dialer.AwaitOpenAtMost(1));  // a's connection was evicted.
+    absl::StatusOr<Response> b_again = transport.RoundTrip(Get(b.Url("/")));
+    ASSERT_TRUE(b_again.ok());
+    EXPECT_EQ(ReadBody(*b_again), "b");
+    EXPECT_EQ(b_again->conn.id, from_b->conn.id);
+    absl::StatusOr<Response> a_again = transport.RoundTrip(Get(a.Url("/")));
+    ASSERT_TRUE(a_again.ok());
+    EXPECT_EQ(ReadBody(*a_again), "a");
+    EXPECT_EQ(a_again->conn.id, 3u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(PoolTest, CloseIdleConnectionsClosesThemAll) {
+  ScriptedServer server(KeepAlive("c"));
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(ReadBody(*first), "c");
+    EXPECT_EQ(transport.IdleConnectionCount(), 1);
+    transport.CloseIdleConnections();
+    EXPECT_EQ(transport.IdleConnectionCount(), 0);
+    EXPECT_TRUE(dialer.AwaitOpenAtMost(0));
+    ExpectLiveThreadsAtMost(0);
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(second->conn.id, 2u);
+    EXPECT_EQ(ReadBody(*second), "c");
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(PoolTest, IdleConnectionTimesOut) {
+  ScriptedServer server(KeepAlive("t"));
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.idle_conn_timeout = absl::Milliseconds(30);
+    Transport transport(options);
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(ReadBody(*first), "t");
+    EXPECT_TRUE(dialer.AwaitOpenAtMost(0));  // Closed by the idle timeout.
+    EXPECT_EQ(transport.IdleConnectionCount(), 0);
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(second->conn.id, 2u);
+    EXPECT_EQ(ReadBody(*second), "t");
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(PoolTest, SlowResponseOutlivesTheIdleTimeout) {
+  absl::Notification release;
+  ScriptedServer server([&](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    ASSERT_TRUE(conn.Write(OkResponse("1")).ok());
+    if (!conn.ReadRequest().ok()) return;
+    release.WaitForNotification();  // Longer than the idle timeout.
+    ASSERT_TRUE(conn.Write(OkResponse("2")).ok());
+    conn.AwaitClientClose(absl::Seconds(10));
+  });
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.idle_conn_timeout = absl::Milliseconds(50);
+    Transport transport(options);
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(ReadBody(*first), "1");
+    std::thread releaser([&] {
+      // The behaviour under test is a timer: a server slower than the idle
+      // timeout, while a request is outstanding, must not lose its response.
+      absl::SleepFor(absl::Milliseconds(300));
+      release.Notify();
+    });
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
+    releaser.join();
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(ReadBody(*second), "2");
+    EXPECT_EQ(second->conn.id, 1u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(PoolTest, ConnInfoReportsIdleTime) {
+  ScriptedServer server(KeepAlive("i"));
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(ReadBody(*first), "i");
+    EXPECT_EQ(first->conn.idle_time, absl::ZeroDuration());
+    const absl::Time before_second = absl::Now();
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(second.ok());
+    EXPECT_TRUE(second->conn.was_idle);
+    EXPECT_GT(second->conn.idle_time, absl::ZeroDuration());
+    EXPECT_LE(second->conn.idle_time, absl::Now() - before_second + absl::Seconds(5));
+    EXPECT_EQ(ReadBody(*second), "i");
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(PoolTest, ManyCallersShareTheTransport) {
+  constexpr int kThreads = 8;
+  constexpr int kRequestsEach = 25;
+  ScriptedServer server([](PeerConn& conn) {
+    while (true) {
+      absl::StatusOr<testserver::SeenRequest> request = conn.ReadRequest();
+      if (!request.ok()) return;
+      if (!conn.Write(OkResponse(request->target)).ok()) return;
+    }
+  });
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.max_idle_conns_per_host = kThreads;
+    Transport transport(options);
+    std::vector<std::thread> callers;
+    for (int t = 0; t < kThreads; ++t) {
+      callers.emplace_back([&, t] {
+        for (int i = 0; i < kRequestsEach; ++i) {
+          const std::string path = absl::StrCat("/", t, "/", i);
+          absl::StatusOr<Response> response = transport.RoundTrip(Get(server.Url(path)));
+          ASSERT_TRUE(response.ok()) << response.status();
+          EXPECT_EQ(ReadBody(*response), path);
+        }
+      });
+    }
+    for (auto& t : callers) t.join();
+    EXPECT_LE(dialer.dials(), kThreads);
+    EXPECT_EQ(server.requests().size(), static_cast<size_t>(kThreads * kRequestsEach));
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(PoolTest, ResponseOutlivesItsTransport) {
+  ScriptedServer server(KeepAlive(std::string(100000, 'L')));
+  RecordingDialer dialer;
+  absl::StatusOr<Response> held = absl::UnknownError("unset");
+  {
+    Transport transport(TestOptions(dialer));
+    held = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(held.ok()) << held.status();
+  }
+  EXPECT_EQ(ReadBody(*held), std::string(100000, 'L'));
+  ExpectNothingLeaked(dialer);  // Not pooled: its Transport is gone.
+}
+
+}  // namespace
+}  // namespace h1

@@ -1,0 +1,399 @@
+// When a connection is reused and when it is not: keep-alive, the ways
+// either side asks to close, body framings, and idle connections that die.
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/transport_test_util.h"
+#include "testserver/scripted_server.h"
+#include "transport/transport.h"
+
+namespace h1 {
+namespace {
+
+using ::h1::testing::ExpectNothingLeaked;
+using ::h1::testing::ReadBody;
+using ::h1::testing::RecordingDialer;
+using ::h1::testing::TestOptions;
+using ::h1::testserver::OkResponse;
+using ::h1::testserver::PeerConn;
+using ::h1::testserver::ScriptedServer;
+using ::testing::HasSubstr;
+
+// Answers every request on every connection with `response`.
+ScriptedServer::Script AlwaysAnswer(std::string response) {
+  return [response](PeerConn& conn) {
+    while (conn.ReadRequest().ok()) {
+      if (!conn.Write(response).ok()) return;
+    }
+  };
+}
+
+// Sends two GETs; returns the connection ids that served them.
+std::pair<uint64_t, uint64_t> TwoGets(Transport& transport, const ScriptedServer& server,
+                                      const std::string& want_body) {
+  absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/1")));
+  EXPECT_TRUE(first.ok()) << first.status();
+  if (!first.ok()) return {0, 0};
+  EXPECT_EQ(ReadBody(*first), want_body);
+  absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/2")));
+  EXPECT_TRUE(second.ok()) << second.status();
+  if (!second.ok()) return {first->conn.id, 0};
+  EXPECT_EQ(ReadBody(*second), want_body);
+  return {first->conn.id, second->conn.id};
+}
+
+TEST(ReuseTest, TenGetsShareOneConnection) {
+  ScriptedServer server([](PeerConn& conn) {
+    for (int i = 1;; ++i) {
+      if (!conn.ReadRequest().ok()) return;
+      ASSERT_TRUE(conn.Write(OkResponse(absl::StrCat("response ", i))).ok());
+    }
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    for (int i = 1; i <= 10; ++i) {
+      absl::StatusOr<Response> response =
+          transport.RoundTrip(Get(server.Url(absl::StrCat("/get/", i))));
+      ASSERT_TRUE(response.ok()) << response.status();
+      EXPECT_EQ(ReadBody(*response), absl::StrCat("response ", i));
+      EXPECT_EQ(response->conn.id, 1u);
+      EXPECT_EQ(response->conn.reused, i > 1);
+      EXPECT_EQ(response->conn.was_idle, i > 1);
+    }
+    EXPECT_EQ(transport.IdleConnectionCount(), 1);
+  }
+  ExpectNothingLeaked(dialer);
+  EXPECT_EQ(server.connections_accepted(), 1);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 10u);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(requests[i].connection, 1);
+    EXPECT_EQ(requests[i].target, absl::StrCat("/get/", i + 1));
+    EXPECT_EQ(requests[i].headers.Get("Host"), absl::StrCat("127.0.0.1:", server.port()));
+  }
+}
+
+TEST(ReuseTest, ServerConnectionCloseIsHonoured) {
+  ScriptedServer server([](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    ASSERT_TRUE(conn.Write(OkResponse("x", "Connection: close\r\n")).ok());
+    EXPECT_TRUE(conn.AwaitClientClose(absl::Seconds(10)));
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    EXPECT_EQ(TwoGets(transport, server, "x"), std::make_pair(uint64_t{1}, uint64_t{2}));
+  }
+  ExpectNothingLeaked(dialer);
+  EXPECT_EQ(server.connections_accepted(), 2);
+}
+
+TEST(ReuseTest, ClientConnectionCloseIsSentAndHonoured) {
+  ScriptedServer server(AlwaysAnswer(OkResponse("y")));
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    Request request = Get(server.Url("/"));
+    request.headers.Add("Connection", "close");
+    absl::StatusOr<Response> first = transport.RoundTrip(std::move(request));
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(ReadBody(*first), "y");
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(ReadBody(*second), "y");
+    EXPECT_EQ(second->conn.id, 2u);
+  }
+  ExpectNothingLeaked(dialer);
+  ASSERT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(server.requests()[0].headers.Get("Connection"), "close");
+}
+
+TEST(ReuseTest, DisableKeepAlivesSendsCloseAndNeverReuses) {
+  ScriptedServer server(AlwaysAnswer(OkResponse("z")));
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.disable_keep_alives = true;
+    Transport transport(options);
+    EXPECT_EQ(TwoGets(transport, server, "z"), std::make_pair(uint64_t{1}, uint64_t{2}));
+    EXPECT_EQ(transport.IdleConnectionCount(), 0);
+  }
+  ExpectNothingLeaked(dialer);
+  for (const auto& request : server.requests()) {
+    EXPECT_EQ(request.headers.Get("Connection"), "close");
+  }
+}
+
+TEST(ReuseTest, Http10ResponseEndsTheConnection) {
+  ScriptedServer server([](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    ASSERT_TRUE(conn.Write("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok").ok());
+    EXPECT_TRUE(conn.AwaitClientClose(absl::Seconds(10)));
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    EXPECT_EQ(TwoGets(transport, server, "ok"), std::make_pair(uint64_t{1}, uint64_t{2}));
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(ReuseTest, BodyReadToEofEndsTheConnection) {
+  ScriptedServer server([](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\n\r\nuntil the end").ok());
+    conn.CloseWrite();
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    EXPECT_EQ(TwoGets(transport, server, "until the end"),
+              std::make_pair(uint64_t{1}, uint64_t{2}));
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(ReuseTest, HeadResponseIsReused) {
+  ScriptedServer server([](PeerConn& conn) {
+    absl::StatusOr<testserver::SeenRequest> head = conn.ReadRequest();
+    ASSERT_TRUE(head.ok());
+    EXPECT_EQ(head->method, "HEAD");
+    ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n").ok());
+    ASSERT_TRUE(conn.ReadRequest().ok());
+    ASSERT_TRUE(conn.Write(OkResponse("after head")).ok());
+    conn.AwaitClientClose(absl::Seconds(10));
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    Request head = Get(server.Url("/"));
+    head.method = "HEAD";
+    absl::StatusOr<Response> first = transport.RoundTrip(std::move(head));
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(first->content_length, 1000u);
+    EXPECT_EQ(ReadBody(*first), "");
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(ReadBody(*second), "after head");
+    EXPECT_EQ(second->conn.id, 1u);
+    EXPECT_TRUE(second->conn.reused);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(ReuseTest, ChunkedResponseIsReusedAndTrailersKept) {
+  ScriptedServer server(AlwaysAnswer(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "4;ext=1\r\nchun\r\n3\r\nked\r\n0\r\nX-Checksum: 42\r\n\r\n"));
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(ReadBody(*first), "chunked");
+    EXPECT_EQ(first->body->trailers().Get("x-checksum"), "42");
+    EXPECT_EQ(first->content_length, std::nullopt);
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(ReadBody(*second), "chunked");
+    EXPECT_EQ(second->conn.id, 1u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(ReuseTest, ClosingABodyEarlyClosesTheConnection) {
+  absl::Notification client_closed_first;
+  ScriptedServer server([&](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    if (conn.index() == 1) {
+      // Larger than the socket buffers: the rest cannot be sent.
+      conn.Write(OkResponse(std::string(16 << 20, 'b'))).IgnoreError();
+      conn.DiscardUntilEof();
+      client_closed_first.Notify();
+      return;
+    }
+    ASSERT_TRUE(conn.Write(OkResponse("small")).ok());
+    conn.AwaitClientClose(absl::Seconds(10));
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> big = transport.RoundTrip(Get(server.Url("/big")));
+    ASSERT_TRUE(big.ok()) << big.status();
+    char buf[100];
+    ASSERT_EQ(*big->body->Read(buf, sizeof(buf)), sizeof(buf));
+    big->body->Close();
+    client_closed_first.WaitForNotification();
+    absl::StatusOr<Response> next = transport.RoundTrip(Get(server.Url("/small")));
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_EQ(ReadBody(*next), "small");
+    EXPECT_EQ(next->conn.id, 2u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(ReuseTest, DestroyingAnUnreadResponseClosesTheConnection) {
+  ScriptedServer server(AlwaysAnswer(OkResponse("unread")));
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    {
+      absl::StatusOr<Response> unread = transport.RoundTrip(Get(server.Url("/")));
+      ASSERT_TRUE(unread.ok()) << unread.status();
+    }
+    EXPECT_TRUE(dialer.AwaitOpenAtMost(0));
+    absl::StatusOr<Response> next = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(next.ok());
+    EXPECT_EQ(ReadBody(*next), "unread");
+    EXPECT_EQ(next->conn.id, 2u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(ReuseTest, IdleConnectionClosedByServerIsNotTaken) {
+  ScriptedServer server([](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    ASSERT_TRUE(conn.Write(OkResponse("once")).ok());
+    conn.CloseWrite();  // Keep-alive was promised, then the server hangs up.
+    conn.AwaitClientClose(absl::Seconds(10));
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(ReadBody(*first), "once");
+    // The idle reader sees EOF and removes the connection from the pool.
+    EXPECT_TRUE(dialer.AwaitOpenAtMost(0));
+    EXPECT_EQ(transport.IdleConnectionCount(), 0);
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(ReadBody(*second), "once");
+    EXPECT_EQ(second->conn.id, 2u);
+    EXPECT_FALSE(second->conn.reused);
+  }
+  ExpectNothingLeaked(dialer);
+  EXPECT_EQ(dialer.dials(), 2);
+}
+
+TEST(ReuseTest, UnsolicitedBytesPoisonAnIdleConnection) {
+  absl::Notification client_done;
+  ScriptedServer server([&](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
+    if (conn.index() == 1) {
+      client_done.WaitForNotification();
+      ASSERT_TRUE(conn.Write("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n").ok());
+    }
+    conn.AwaitClientClose(absl::Seconds(10));
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(ReadBody(*first), "first");
+    EXPECT_EQ(transport.IdleConnectionCount(), 1);
+    client_done.Notify();
+    EXPECT_TRUE(dialer.AwaitOpenAtMost(0));
+    EXPECT_EQ(transport.IdleConnectionCount(), 0);
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(second->status, 200);
+    EXPECT_EQ(ReadBody(*second), "first");
+    EXPECT_EQ(second->conn.id, 2u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(ReuseTest, ShortBodyIsAnErrorAndClosesTheConnection) {
+  ScriptedServer server([](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    if (conn.index() == 1) {
+      ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345").ok());
+      conn.CloseWrite();
+      return;
+    }
+    ASSERT_TRUE(conn.Write(OkResponse("fine")).ok());
+    conn.AwaitClientClose(absl::Seconds(10));
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> short_body = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(short_body.ok()) << short_body.status();
+    absl::StatusOr<std::string> body = short_body->body->ReadAll();
+    ASSERT_FALSE(body.ok());
+    EXPECT_THAT(body.status().message(), HasSubstr("unexpected EOF: 5 of 10 body bytes"));
+    absl::StatusOr<Response> next = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_EQ(ReadBody(*next), "fine");
+    EXPECT_EQ(next->conn.id, 2u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+TEST(ReuseTest, ExtraBodyBytesPoisonTheConnection) {
+  ScriptedServer server([](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfoobar").ok());
+    conn.AwaitClientClose(absl::Seconds(10));
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    EXPECT_EQ(TwoGets(transport, server, "foo"), std::make_pair(uint64_t{1}, uint64_t{2}));
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+// The server closes a kept-alive connection just as the next request is
+// sent (Go's errServerClosedIdle race). An idempotent request is sent again
+// on a new connection; a POST is not, and the error says why.
+ScriptedServer::Script AnswerOnceThenCloseOnNextRequest() {
+  return [](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    ASSERT_TRUE(conn.Write(OkResponse("ok")).ok());
+    if (conn.index() == 1) {
+      ASSERT_TRUE(conn.ReadRequestHead().ok());
+      return;  // Closes without a response byte.
+    }
+    conn.AwaitClientClose(absl::Seconds(10));
+  };
+}
+
+TEST(ReuseTest, IdempotentRequestIsRetriedAfterStaleConnection) {
+  ScriptedServer server(AnswerOnceThenCloseOnNextRequest());
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    EXPECT_EQ(TwoGets(transport, server, "ok"), std::make_pair(uint64_t{1}, uint64_t{2}));
+  }
+  ExpectNothingLeaked(dialer);
+  EXPECT_EQ(dialer.dials(), 2);
+}
+
+TEST(ReuseTest, PostIsNeverSilentlyRetried) {
+  ScriptedServer server(AnswerOnceThenCloseOnNextRequest());
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(ReadBody(*first), "ok");
+    absl::StatusOr<Response> post = transport.RoundTrip(Post(server.Url("/"), "data"));
+    ASSERT_FALSE(post.ok());
+    EXPECT_THAT(post.status().message(),
+                HasSubstr("server closed the connection before sending a response"));
+  }
+  ExpectNothingLeaked(dialer);
+  EXPECT_EQ(dialer.dials(), 1);
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+}  // namespace
+}  // namespace h1

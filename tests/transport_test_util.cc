@@ -1,0 +1,127 @@
+// See transport_test_util.h.
+#include "tests/transport_test_util.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/str_join.h"
+#include "transport/thread_registry.h"
+
+namespace h1::testing {
+
+class RecordingDialer::RecordedConn final : public NetConn {
+ public:
+  RecordedConn(std::unique_ptr<NetConn> inner, RecordingDialer* dialer)
+      : inner_(std::move(inner)), dialer_(dialer) {}
+  ~RecordedConn() override {
+    inner_.reset();
+    absl::MutexLock lock(&dialer_->mu_);
+    --dialer_->open_;
+  }
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override { return inner_->Read(buf, n); }
+  absl::Status Write(absl::string_view data) override { return inner_->Write(data); }
+  absl::Status SetReadTimeout(absl::Duration timeout) override {
+    return inner_->SetReadTimeout(timeout);
+  }
+  void Shutdown() override { inner_->Shutdown(); }
+
+ private:
+  std::unique_ptr<NetConn> inner_;
+  RecordingDialer* dialer_;
+};
+
+DialFunction RecordingDialer::Dial() {
+  return [this](const std::string& host, uint16_t port)
+             -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    absl::StatusOr<std::unique_ptr<NetConn>> conn = DialTcp(host, port);
+    absl::MutexLock lock(&mu_);
+    ++dials_;
+    if (!conn.ok()) return conn.status();
+    ++open_;
+    return std::make_unique<RecordedConn>(*std::move(conn), this);
+  };
+}
+
+int RecordingDialer::dials() const {
+  absl::MutexLock lock(&mu_);
+  return dials_;
+}
+
+int RecordingDialer::open() const {
+  absl::MutexLock lock(&mu_);
+  return open_;
+}
+
+bool RecordingDialer::AwaitOpenAtMost(int n, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const auto reached = [this, n]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return open_ <= n; };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
+TransportOptions TestOptions(RecordingDialer& dialer) {
+  TransportOptions options;
+  options.dial = dialer.Dial();
+  return options;
+}
+
+void ExpectLiveThreadsAtMost(int threads) {
+  ThreadRegistry& registry = ThreadRegistry::Global();
+  if (!registry.WaitForAtMost(threads, kLeakWait)) {
+    ADD_FAILURE() << "expected at most " << threads << " connection threads, still alive: "
+                  << absl::StrJoin(registry.LiveThreads(), ", ");
+  }
+}
+
+void ExpectNothingLeaked(const RecordingDialer& dialer) {
+  ExpectLiveThreadsAtMost(0);
+  EXPECT_TRUE(dialer.AwaitOpenAtMost(0)) << dialer.open() << " dialed sockets still open";
+}
+
+std::string ReadBody(Response& response) {
+  absl::StatusOr<std::string> body = response.body->ReadAll();
+  EXPECT_TRUE(body.ok()) << body.status();
+  return body.value_or("");
+}
+
+namespace {
+
+class HeldBackBodySource final : public BodySource {
+ public:
+  HeldBackBodySource(uint64_t size, std::shared_ptr<HeldBackBody::State> state)
+      : size_(size), state_(std::move(state)) {}
+  ~HeldBackBodySource() override { state_->destroyed.Notify(); }
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    {
+      absl::MutexLock lock(&state_->mu);
+      if (state_->bytes_given == size_) {
+        ++state_->reads_after_last_byte;
+        return 0;
+      }
+      if (state_->bytes_given + 1 < size_) {
+        const size_t count = std::min<uint64_t>(n, size_ - 1 - state_->bytes_given);
+        std::memset(buf, 'x', count);
+        state_->bytes_given += count;
+        return count;
+      }
+    }
+    state_->last_byte_requested.Notify();
+    state_->release.WaitForNotification();
+    absl::MutexLock lock(&state_->mu);
+    buf[0] = 'x';
+    state_->bytes_given = size_;
+    return 1;
+  }
+
+ private:
+  const uint64_t size_;
+  std::shared_ptr<HeldBackBody::State> state_;
+};
+
+}  // namespace
+
+std::unique_ptr<BodySource> HeldBackBody::Make(uint64_t size, std::shared_ptr<State> state) {
+  return std::make_unique<HeldBackBodySource>(size, std::move(state));
+}
+
+}  // namespace h1::testing

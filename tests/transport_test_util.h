@@ -1,0 +1,75 @@
+// Helpers for the transport's integration tests: a Dial hook that records
+// every dial and close (like Go's makeTestDial), a leak check that names
+// leaked connection threads (like Go's afterTest), and scripted body sources.
+#ifndef H1_TESTS_TRANSPORT_TEST_UTIL_H_
+#define H1_TESTS_TRANSPORT_TEST_UTIL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "transport/net_conn.h"
+#include "transport/request.h"
+#include "transport/transport.h"
+
+namespace h1::testing {
+
+// How long a leak check waits for threads and sockets to go: long enough for
+// a loaded sanitizer run, and only ever spent when something leaked.
+inline constexpr absl::Duration kLeakWait = absl::Seconds(10);
+
+// Thread-safe.
+class RecordingDialer {
+ public:
+  // A DialFunction dialing TCP and recording into this object, which must
+  // outlive every connection dialed through it.
+  DialFunction Dial();
+  int dials() const;
+  int open() const;
+  // Waits until at most `n` dialed sockets are still open.
+  bool AwaitOpenAtMost(int n, absl::Duration timeout = kLeakWait) const;
+
+ private:
+  class RecordedConn;
+  mutable absl::Mutex mu_;
+  int dials_ ABSL_GUARDED_BY(mu_) = 0;
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Transport options with `dialer` as the Dial hook and a short reuse grace.
+TransportOptions TestOptions(RecordingDialer& dialer);
+
+// Fails the test, naming the threads, unless at most `threads` connection
+// threads remain alive once a short wait is over.
+void ExpectLiveThreadsAtMost(int threads);
+
+// Checks, at the end of a test, that every socket was closed and every
+// connection thread has exited.
+void ExpectNothingLeaked(const RecordingDialer& dialer);
+
+// Reads a response body to its end, failing the test on error.
+std::string ReadBody(Response& response);
+
+// A body of `size` bytes of 'x' whose last byte is held back until
+// release() is called. Records what happened to it. Thread-safe.
+class HeldBackBody {
+ public:
+  struct State {
+    absl::Notification release;
+    absl::Notification last_byte_requested;
+    absl::Notification destroyed;
+    absl::Mutex mu;
+    uint64_t bytes_given ABSL_GUARDED_BY(mu) = 0;
+    int reads_after_last_byte ABSL_GUARDED_BY(mu) = 0;
+  };
+  static std::unique_ptr<BodySource> Make(uint64_t size, std::shared_ptr<State> state);
+};
+
+}  // namespace h1::testing
+
+#endif  // H1_TESTS_TRANSPORT_TEST_UTIL_H_

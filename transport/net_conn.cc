@@ -1,0 +1,109 @@
+// See net_conn.h.
+#include "transport/net_conn.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace h1 {
+namespace {
+
+absl::Status ErrnoError(absl::string_view what, int err) {
+  const std::string message = absl::StrCat(what, ": ", std::strerror(err));
+  if (err == ECONNREFUSED || err == ECONNRESET || err == EPIPE) {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
+
+class TcpConn final : public NetConn {
+ public:
+  explicit TcpConn(int fd) : fd_(fd) {}
+  ~TcpConn() override { ::close(fd_); }
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    for (;;) {
+      const ssize_t got = ::recv(fd_, buf, n, 0);
+      if (got >= 0) return static_cast<size_t>(got);
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return absl::DeadlineExceededError("read timed out");
+      }
+      return ErrnoError("read", errno);
+    }
+  }
+
+  absl::Status Write(absl::string_view data) override {
+    while (!data.empty()) {
+      const ssize_t sent = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (sent < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoError("write", errno);
+      }
+      data.remove_prefix(static_cast<size_t>(sent));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status SetReadTimeout(absl::Duration timeout) override {
+    timeval tv{};
+    if (timeout != absl::InfiniteDuration()) {
+      tv = absl::ToTimeval(std::max(timeout, absl::Microseconds(1)));
+    }
+    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+      return ErrnoError("setsockopt(SO_RCVTIMEO)", errno);
+    }
+    return absl::OkStatus();
+  }
+
+  void Shutdown() override { ::shutdown(fd_, SHUT_RDWR); }
+
+ private:
+  const int fd_;
+};
+
+}  // namespace
+
+std::unique_ptr<NetConn> NetConnFromFd(int fd) { return std::make_unique<TcpConn>(fd); }
+
+absl::StatusOr<std::unique_ptr<NetConn>> DialTcp(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* addresses = nullptr;
+  const std::string service = std::to_string(port);
+  if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses); rc != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("dial ", host, ":", port, ": cannot resolve host: ", gai_strerror(rc)));
+  }
+  absl::Status last = absl::UnavailableError(absl::StrCat("dial ", host, ":", port, ": no address"));
+  for (addrinfo* a = addresses; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      last = ErrnoError(absl::StrCat("dial ", host, ":", port, ": socket"), errno);
+      continue;
+    }
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      last = ErrnoError(absl::StrCat("dial ", host, ":", port), errno);
+      ::close(fd);
+      continue;
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ::freeaddrinfo(addresses);
+    return NetConnFromFd(fd);
+  }
+  ::freeaddrinfo(addresses);
+  return last;
+}
+
+}  // namespace h1

@@ -1,0 +1,47 @@
+// NetConn: the byte stream under one connection, and the TCP implementation.
+// The Transport's Dial hook returns NetConns, so tests can wrap them to record
+// every dial and close (like Go's makeTestDial).
+#ifndef H1_TRANSPORT_NET_CONN_H_
+#define H1_TRANSPORT_NET_CONN_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "transport/wire/byte_source.h"
+
+namespace h1 {
+
+// Thread-safety: one thread may Read while another Writes; Shutdown may be
+// called from any thread at any time and makes blocked Read/Write return.
+// The descriptor is released only by the destructor, once no thread uses it.
+class NetConn : public wire::ByteSource {
+ public:
+  // Reads up to `n` bytes; 0 at end of stream. With a read timeout set and no
+  // byte arriving in time, fails with absl::DeadlineExceededError.
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override = 0;
+  // Writes all of `data` or fails.
+  virtual absl::Status Write(absl::string_view data) = 0;
+  // Applies to Reads that start afterwards; absl::InfiniteDuration() clears it.
+  virtual absl::Status SetReadTimeout(absl::Duration timeout) = 0;
+  // Ends the stream in both directions and wakes blocked Reads and Writes.
+  virtual void Shutdown() = 0;
+};
+
+using DialFunction =
+    std::function<absl::StatusOr<std::unique_ptr<NetConn>>(const std::string& host, uint16_t port)>;
+
+// Connects over TCP (blocking, TCP_NODELAY). Errors name the host and port.
+absl::StatusOr<std::unique_ptr<NetConn>> DialTcp(const std::string& host, uint16_t port);
+
+// Wraps a connected socket descriptor; takes ownership.
+std::unique_ptr<NetConn> NetConnFromFd(int fd);
+
+}  // namespace h1
+
+#endif  // H1_TRANSPORT_NET_CONN_H_

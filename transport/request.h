@@ -1,0 +1,50 @@
+// Request: what a caller asks the Transport to send, and BodySource, where a
+// request body's bytes come from.
+#ifndef H1_TRANSPORT_REQUEST_H_
+#define H1_TRANSPORT_REQUEST_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "transport/wire/headers.h"
+
+namespace h1 {
+
+// A request body, read by the connection's writer thread. Thread-compatible:
+// only that thread calls Read. The Transport destroys the source as soon as
+// the body is written, or the connection closes, and never reads it again.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // Reads up to `n` bytes; returns 0 at the end of the body. An error aborts
+  // the request and closes its connection.
+  virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// A BodySource over bytes held in memory.
+std::unique_ptr<BodySource> StringBody(std::string bytes);
+
+struct Request {
+  std::string method = "GET";
+  // Absolute http:// URL. https is not supported.
+  std::string url;
+  // Sent as given, after Host. Do not set Host, Content-Length or
+  // Transfer-Encoding: the Transport derives them.
+  wire::Headers headers;
+  // Null for no body.
+  std::unique_ptr<BodySource> body;
+  // With a body: sent as Content-Length if set; otherwise the body is sent
+  // chunked. The source must produce exactly this many bytes.
+  std::optional<uint64_t> content_length;
+};
+
+// Convenience constructors.
+Request Get(std::string url);
+Request Post(std::string url, std::string body);
+
+}  // namespace h1
+
+#endif  // H1_TRANSPORT_REQUEST_H_

@@ -1,0 +1,46 @@
+// See thread_registry.h.
+#include "transport/thread_registry.h"
+
+#include <algorithm>
+
+namespace h1 {
+
+ThreadRegistry& ThreadRegistry::Global() {
+  static auto* registry = new ThreadRegistry;
+  return *registry;
+}
+
+std::vector<std::string> ThreadRegistry::LiveThreads() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> names;
+  for (const auto& [id, name] : live_) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+int ThreadRegistry::LiveCount() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(live_.size());
+}
+
+bool ThreadRegistry::WaitForAtMost(int count, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const auto reached = [this, count]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return static_cast<int>(live_.size()) <= count;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+}
+
+ThreadRegistry::Scoped::Scoped(std::string name, ThreadRegistry& registry)
+    : registry_(registry) {
+  absl::MutexLock lock(&registry_.mu_);
+  id_ = registry_.next_id_++;
+  registry_.live_.emplace(id_, std::move(name));
+}
+
+ThreadRegistry::Scoped::~Scoped() {
+  absl::MutexLock lock(&registry_.mu_);
+  registry_.live_.erase(id_);
+}
+
+}  // namespace h1

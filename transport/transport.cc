@@ -1,0 +1,96 @@
+// See transport.h.
+#include "transport/transport.h"
+
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "transport/connection.h"
+#include "transport/idle_pool.h"
+#include "transport/url.h"
+#include "transport/wire/request_head.h"
+
+namespace h1 {
+namespace {
+
+// Fresh connections after stale pooled ones; each failed try has removed a
+// dead connection from the pool, so this bounds a burst of stale ones.
+constexpr int kMaxAttempts = 4;
+
+bool IsReplayable(const Request& request) {
+  const std::string& m = request.method;
+  return request.body == nullptr && !request.content_length.has_value() &&
+         (m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE");
+}
+
+absl::Status Validate(const Request& request, const HttpUrl& url) {
+  wire::RequestHead head;
+  head.method = request.method;
+  head.target = url.target;
+  head.headers = request.headers;
+  if (absl::Status s = wire::ValidateRequestHead(head); !s.ok()) return s;
+  for (const char* derived : {"Host", "Content-Length", "Transfer-Encoding"}) {
+    if (request.headers.Has(derived)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid request: do not set the ", derived, " header; the transport derives it"));
+    }
+  }
+  if (request.body == nullptr && request.content_length.value_or(0) != 0) {
+    return absl::InvalidArgumentError("invalid request: content_length set without a body");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Transport::Transport(TransportOptions options)
+    : options_(std::move(options)),
+      pool_(std::make_shared<IdlePool>(options_.max_idle_conns_per_host,
+                                       options_.max_idle_conns)) {}
+
+Transport::~Transport() { CloseIdleConnections(); }
+
+void Transport::CloseIdleConnections() {
+  pool_->CloseAll(absl::CancelledError("idle connections closed by the transport"));
+}
+
+int Transport::IdleConnectionCount() const { return pool_->size(); }
+
+absl::StatusOr<Response> Transport::RoundTrip(Request request) {
+  absl::StatusOr<HttpUrl> url = ParseHttpUrl(request.url);
+  if (!url.ok()) return url.status();
+  if (absl::Status s = Validate(request, *url); !s.ok()) return s;
+  const std::string key = url->PoolKey();
+  const ConnectionOptions conn_options{
+      options_.disable_keep_alives, options_.reuse_grace_period,
+      options_.response_header_timeout, options_.idle_conn_timeout,
+      options_.max_response_header_bytes};
+
+  for (int attempt = 1;; ++attempt) {
+    ConnInfo info;
+    std::shared_ptr<Connection> conn = pool_->Take(key);
+    if (conn != nullptr) {
+      info.was_idle = true;
+      info.idle_time = conn->MarkTaken(absl::Now());
+    } else {
+      absl::StatusOr<std::unique_ptr<NetConn>> socket = options_.dial(url->host, url->port);
+      if (!socket.ok()) return socket.status();
+      conn = Connection::Start(next_connection_id_++, key, *std::move(socket), conn_options,
+                               pool_);
+    }
+    RetryHint hint = RetryHint::kNone;
+    absl::StatusOr<Response> response = conn->RoundTrip(request, *url, &hint);
+    if (response.ok()) {
+      response->conn.was_idle = info.was_idle;
+      response->conn.idle_time = info.idle_time;
+      return response;
+    }
+    const bool retry = attempt < kMaxAttempts &&
+                       (hint == RetryHint::kNothingWritten ||
+                        (hint == RetryHint::kClosedBeforeResponse && IsReplayable(request)));
+    if (!retry) return response.status();
+  }
+}
+
+}  // namespace h1

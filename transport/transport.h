@@ -1,0 +1,79 @@
+// Transport: a pool of persistent HTTP/1.1 connections, a port of Go's
+// net/http.Transport for plain http://.
+//
+//   h1::Transport transport;
+//   absl::StatusOr<h1::Response> response = transport.RoundTrip(h1::Get(url));
+//   if (response.ok()) absl::StatusOr<std::string> body = response->body->ReadAll();
+//
+// Reading a body to its end returns its connection to the idle pool, if the
+// reuse rule allows (see connection.h); closing it early closes it.
+#ifndef H1_TRANSPORT_TRANSPORT_H_
+#define H1_TRANSPORT_TRANSPORT_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "transport/net_conn.h"
+#include "transport/request.h"
+#include "transport/response.h"
+
+namespace h1 {
+
+class IdlePool;
+
+struct TransportOptions {
+  // Idle connections kept per host ("http://host:port"); 0 keeps none.
+  int max_idle_conns_per_host = 2;
+  // Idle connections kept across all hosts, least recently used closed
+  // first; 0 means no limit.
+  int max_idle_conns = 100;
+  // An idle connection is closed after this long unused.
+  absl::Duration idle_conn_timeout = absl::Seconds(90);
+  // Sends "Connection: close" and never reuses a connection.
+  bool disable_keep_alives = false;
+  // How long a connection whose response has ended waits for its writer's
+  // report that the request was written, when the writer is in its last
+  // write. It never waits when the writer had not reached it (an early
+  // response): such a connection is closed at once.
+  absl::Duration reuse_grace_period = absl::Milliseconds(50);
+  // Limit on waiting for a response head once the request is handed over.
+  absl::Duration response_header_timeout = absl::InfiniteDuration();
+  size_t max_response_header_bytes = 1 << 20;
+  // Opens connections; tests wrap DialTcp to record dials and closes.
+  DialFunction dial = DialTcp;
+};
+
+// Thread-safe: RoundTrip may be called from many threads at once.
+class Transport {
+ public:
+  explicit Transport(TransportOptions options = {});
+  // Closes the idle connections. Connections serving responses close once
+  // their bodies are done; no thread or socket of this Transport outlives
+  // it and its responses.
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Sends `request` and returns once the response head has arrived. Errors
+  // name the cause. A request is sent again on another connection only if
+  // nothing of it reached the first one, or if the server closed a reused
+  // connection without a response byte and the request is idempotent (GET,
+  // HEAD, OPTIONS, TRACE) with no body, as Go does; never otherwise.
+  absl::StatusOr<Response> RoundTrip(Request request);
+
+  void CloseIdleConnections();
+  int IdleConnectionCount() const;
+
+ private:
+  const TransportOptions options_;
+  const std::shared_ptr<IdlePool> pool_;
+  std::atomic<uint64_t> next_connection_id_{1};
+};
+
+}  // namespace h1
+
+#endif  // H1_TRANSPORT_TRANSPORT_H_
