@@ -32,9 +32,12 @@ constexpr uint64_t kUploadSize = 256 * 1024;
 // The server answers 200 "foo" with keep-alive and keeps discarding input.
 TEST(EarlyResponseTest, ResponseIsDeliveredAndConnectionIsNeverReused) {
   absl::Notification first_connection_closed;
+  auto body_state = std::make_shared<HeldBackBody::State>();
   ScriptedServer server([&](PeerConn& conn) {
     if (conn.index() == 1) {
       ASSERT_TRUE(conn.ReadRequestHead().ok());
+      // Answer once the client's writer is waiting for the held-back byte.
+      body_state->last_byte_requested.WaitForNotification();
       ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfoo").ok());
       conn.DiscardUntilEof();
       first_connection_closed.Notify();
@@ -43,7 +46,6 @@ TEST(EarlyResponseTest, ResponseIsDeliveredAndConnectionIsNeverReused) {
     while (conn.ReadRequest().ok()) ASSERT_TRUE(conn.Write(OkResponse("bar")).ok());
   });
   RecordingDialer dialer;
-  auto body_state = std::make_shared<HeldBackBody::State>();
   {
     TransportOptions options = TestOptions(dialer);
     // The decision must not depend on the grace timer: with an hour of grace,

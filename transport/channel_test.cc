@@ -128,14 +128,14 @@ TEST(ChannelTest, ManyProducersAndConsumersDeliverEachItemExactlyOnce) {
   CloseSignal closed;
   Channel<int> ch(2, closed);
   absl::Mutex mu;
-  std::vector<int> received;
+  std::vector<int> received;  // Guarded by mu.
   std::vector<std::thread> consumers;
   for (int c = 0; c < kConsumers; ++c) {
     consumers.emplace_back([&] {
-      std::vector<int> mine;
-      while (std::optional<int> item = ch.Recv()) mine.push_back(*item);
-      absl::MutexLock lock(&mu);
-      received.insert(received.end(), mine.begin(), mine.end());
+      while (std::optional<int> item = ch.Recv()) {
+        absl::MutexLock lock(&mu);
+        received.push_back(*item);
+      }
     });
   }
   std::vector<std::thread> producers;
@@ -147,10 +147,15 @@ TEST(ChannelTest, ManyProducersAndConsumersDeliverEachItemExactlyOnce) {
     });
   }
   for (auto& t : producers) t.join();
-  // Every item is queued or taken; fire once the queue has drained.
-  ch.WaitUntilBlockedForTesting(kConsumers);
+  {
+    absl::MutexLock lock(&mu);
+    const auto all_received = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return received.size() == static_cast<size_t>(kProducers * kItemsPerProducer);
+    };
+    mu.Await(absl::Condition(&all_received));
+  }
   EXPECT_EQ(ch.size(), 0u);
-  closed.Fire();
+  closed.Fire();  // Ends the consumers' Recv.
   for (auto& t : consumers) t.join();
   std::sort(received.begin(), received.end());
   std::vector<int> expected(kProducers * kItemsPerProducer);

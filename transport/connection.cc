@@ -192,30 +192,32 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, const HttpUrl& 
                                 request.headers.HasToken("Connection", "close");
   const auto result = std::make_shared<ResultChannel>(1, reader_exited_);
   pending.result = result;
+  bool reused;
   {
     absl::MutexLock lock(&mu_);
     if (closed_.HasFired()) {
       *retry_hint = RetryHint::kNothingWritten;
       return WithContext("connection closed before the request was sent", close_reason_);
     }
-    pending.reused = requests_sent_ > 0;
+    reused = pending.reused = requests_sent_ > 0;
     ++requests_sent_;
     ++expected_responses_;
     write_stage_ = WriteStage::kBeforeLastWrite;
   }
-  const bool reused = pending.reused;
   const bool has_body = request.body != nullptr;
+  // The reader gets its request first: if the write then fails and closes
+  // the connection, the reader still reads whatever response had arrived,
+  // and that response wins over the write error.
+  if (!reqch_.Send(std::move(pending))) {
+    *retry_hint = RetryHint::kNothingWritten;  // The body was not taken yet.
+    return WithContext("connection closed before the request was sent", close_reason());
+  }
   if (!writech_.Send(WriteJob{wire::SerializeRequestHead(head), std::move(request.body),
                               request.content_length})) {
     // Closed before the writer took the request: nothing was written, but a
     // body went with the dropped job, so only a bodiless request may go again.
     if (!has_body) *retry_hint = RetryHint::kNothingWritten;
     return WithContext("connection closed before the request was sent", close_reason());
-  }
-  if (!reqch_.Send(std::move(pending))) {
-    // The reader had already found the idle connection closed by the server.
-    if (reused) *retry_hint = RetryHint::kClosedBeforeResponse;
-    return WithContext("connection closed before the response", close_reason());
   }
 
   std::optional<ReadResult> got = result->RecvWithTimeout(options_.response_header_timeout);
