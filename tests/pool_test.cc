@@ -19,20 +19,15 @@ namespace {
 
 using ::h1::testing::ExpectLiveThreadsAtMost;
 using ::h1::testing::ExpectNothingLeaked;
+using ::h1::testing::Fetch;
+using ::h1::testing::Fetched;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
 using ::h1::testing::TestOptions;
+using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
 using ::h1::testserver::ScriptedServer;
-
-ScriptedServer::Script KeepAlive(std::string body) {
-  return [body](PeerConn& conn) {
-    while (conn.ReadRequest().ok()) {
-      if (!conn.Write(OkResponse(body)).ok()) return;
-    }
-  };
-}
 
 TEST(PoolTest, KeepsAtMostMaxIdleConnsPerHost) {
   constexpr int kParallel = 3;
@@ -74,70 +69,59 @@ TEST(PoolTest, KeepsAtMostMaxIdleConnsPerHost) {
 }
 
 TEST(PoolTest, MaxIdleConnsEvictsTheLeastRecentlyUsedAcrossHosts) {
-  ScriptedServer a(KeepAlive("a"));
-  ScriptedServer b(KeepAlive("b"));
+  ScriptedServer a(AnswerEvery(OkResponse("a")));
+  ScriptedServer b(AnswerEvery(OkResponse("b")));
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
     options.max_idle_conns = 1;
     Transport transport(options);
-    absl::StatusOr<Response> from_a = transport.RoundTrip(Get(a.Url("/")));
-    ASSERT_TRUE(from_a.ok());
-    EXPECT_EQ(ReadBody(*from_a), "a");
-    absl::StatusOr<Response> from_b = transport.RoundTrip(Get(b.Url("/")));
-    ASSERT_TRUE(from_b.ok());
-    EXPECT_EQ(ReadBody(*from_b), "b");
+    EXPECT_EQ(Fetch(transport, a.Url()).body, "a");
+    const Fetched from_b = Fetch(transport, b.Url());
+    EXPECT_EQ(from_b.body, "b");
     EXPECT_EQ(transport.IdleConnectionCount(), 1);
     EXPECT_TRUE(dialer.AwaitOpenAtMost(1));  // a's connection was evicted.
-    absl::StatusOr<Response> b_again = transport.RoundTrip(Get(b.Url("/")));
-    ASSERT_TRUE(b_again.ok());
-    EXPECT_EQ(ReadBody(*b_again), "b");
-    EXPECT_EQ(b_again->conn.id, from_b->conn.id);
-    absl::StatusOr<Response> a_again = transport.RoundTrip(Get(a.Url("/")));
-    ASSERT_TRUE(a_again.ok());
-    EXPECT_EQ(ReadBody(*a_again), "a");
-    EXPECT_EQ(a_again->conn.id, 3u);
+    const Fetched b_again = Fetch(transport, b.Url());
+    EXPECT_EQ(b_again.conn.id, from_b.conn.id);
+    EXPECT_TRUE(b_again.conn.reused);
+    const Fetched a_again = Fetch(transport, a.Url());
+    EXPECT_EQ(a_again.body, "a");
+    EXPECT_EQ(a_again.conn.id, 3u);
   }
   ExpectNothingLeaked(dialer);
 }
 
 TEST(PoolTest, CloseIdleConnectionsClosesThemAll) {
-  ScriptedServer server(KeepAlive("c"));
+  ScriptedServer server(AnswerEvery(OkResponse("c")));
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
-    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
-    ASSERT_TRUE(first.ok());
-    EXPECT_EQ(ReadBody(*first), "c");
+    EXPECT_EQ(Fetch(transport, server.Url()).body, "c");
     EXPECT_EQ(transport.IdleConnectionCount(), 1);
     transport.CloseIdleConnections();
     EXPECT_EQ(transport.IdleConnectionCount(), 0);
     EXPECT_TRUE(dialer.AwaitOpenAtMost(0));
     ExpectLiveThreadsAtMost(0);
-    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
-    ASSERT_TRUE(second.ok());
-    EXPECT_EQ(second->conn.id, 2u);
-    EXPECT_EQ(ReadBody(*second), "c");
+    const Fetched second = Fetch(transport, server.Url());
+    EXPECT_EQ(second.body, "c");
+    EXPECT_EQ(second.conn.id, 2u);
   }
   ExpectNothingLeaked(dialer);
 }
 
 TEST(PoolTest, IdleConnectionTimesOut) {
-  ScriptedServer server(KeepAlive("t"));
+  ScriptedServer server(AnswerEvery(OkResponse("t")));
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
     options.idle_conn_timeout = absl::Milliseconds(30);
     Transport transport(options);
-    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
-    ASSERT_TRUE(first.ok());
-    EXPECT_EQ(ReadBody(*first), "t");
+    EXPECT_EQ(Fetch(transport, server.Url()).body, "t");
     EXPECT_TRUE(dialer.AwaitOpenAtMost(0));  // Closed by the idle timeout.
     EXPECT_EQ(transport.IdleConnectionCount(), 0);
-    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
-    ASSERT_TRUE(second.ok());
-    EXPECT_EQ(second->conn.id, 2u);
-    EXPECT_EQ(ReadBody(*second), "t");
+    const Fetched second = Fetch(transport, server.Url());
+    EXPECT_EQ(second.body, "t");
+    EXPECT_EQ(second.conn.id, 2u);
   }
   ExpectNothingLeaked(dialer);
 }
@@ -176,21 +160,19 @@ TEST(PoolTest, SlowResponseOutlivesTheIdleTimeout) {
 }
 
 TEST(PoolTest, ConnInfoReportsIdleTime) {
-  ScriptedServer server(KeepAlive("i"));
+  ScriptedServer server(AnswerEvery(OkResponse("i")));
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
-    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
-    ASSERT_TRUE(first.ok());
-    EXPECT_EQ(ReadBody(*first), "i");
-    EXPECT_EQ(first->conn.idle_time, absl::ZeroDuration());
-    const absl::Time before_second = absl::Now();
-    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/")));
-    ASSERT_TRUE(second.ok());
-    EXPECT_TRUE(second->conn.was_idle);
-    EXPECT_GT(second->conn.idle_time, absl::ZeroDuration());
-    EXPECT_LE(second->conn.idle_time, absl::Now() - before_second + absl::Seconds(5));
-    EXPECT_EQ(ReadBody(*second), "i");
+    const Fetched first = Fetch(transport, server.Url());
+    EXPECT_FALSE(first.conn.was_idle);
+    EXPECT_EQ(first.conn.idle_time, absl::ZeroDuration());
+    const absl::Time second_sent = absl::Now();
+    const Fetched second = Fetch(transport, server.Url());
+    EXPECT_TRUE(second.conn.was_idle);
+    EXPECT_GT(second.conn.idle_time, absl::ZeroDuration());
+    // Idle from before the second request was sent, at most until now.
+    EXPECT_LE(second.conn.idle_time, absl::Now() - second_sent + absl::Seconds(5));
   }
   ExpectNothingLeaked(dialer);
 }
@@ -229,7 +211,7 @@ TEST(PoolTest, ManyCallersShareTheTransport) {
 }
 
 TEST(PoolTest, ResponseOutlivesItsTransport) {
-  ScriptedServer server(KeepAlive(std::string(100000, 'L')));
+  ScriptedServer server(AnswerEvery(OkResponse(std::string(100000, 'L'))));
   RecordingDialer dialer;
   absl::StatusOr<Response> held = absl::UnknownError("unset");
   {

@@ -14,35 +14,25 @@ namespace h1 {
 namespace {
 
 using ::h1::testing::ExpectNothingLeaked;
+using ::h1::testing::Fetch;
+using ::h1::testing::Fetched;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
 using ::h1::testing::TestOptions;
+using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
 using ::h1::testserver::ScriptedServer;
 using ::testing::HasSubstr;
 
-// Answers every request on every connection with `response`.
-ScriptedServer::Script AlwaysAnswer(std::string response) {
-  return [response](PeerConn& conn) {
-    while (conn.ReadRequest().ok()) {
-      if (!conn.Write(response).ok()) return;
-    }
-  };
-}
-
 // Sends two GETs; returns the connection ids that served them.
 std::pair<uint64_t, uint64_t> TwoGets(Transport& transport, const ScriptedServer& server,
                                       const std::string& want_body) {
-  absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/1")));
-  EXPECT_TRUE(first.ok()) << first.status();
-  if (!first.ok()) return {0, 0};
-  EXPECT_EQ(ReadBody(*first), want_body);
-  absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/2")));
-  EXPECT_TRUE(second.ok()) << second.status();
-  if (!second.ok()) return {first->conn.id, 0};
-  EXPECT_EQ(ReadBody(*second), want_body);
-  return {first->conn.id, second->conn.id};
+  const Fetched first = Fetch(transport, server.Url("/1"));
+  const Fetched second = Fetch(transport, server.Url("/2"));
+  EXPECT_EQ(first.body, want_body);
+  EXPECT_EQ(second.body, want_body);
+  return {first.conn.id, second.conn.id};
 }
 
 TEST(ReuseTest, TenGetsShareOneConnection) {
@@ -93,7 +83,7 @@ TEST(ReuseTest, ServerConnectionCloseIsHonoured) {
 }
 
 TEST(ReuseTest, ClientConnectionCloseIsSentAndHonoured) {
-  ScriptedServer server(AlwaysAnswer(OkResponse("y")));
+  ScriptedServer server(AnswerEvery(OkResponse("y")));
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
@@ -113,7 +103,7 @@ TEST(ReuseTest, ClientConnectionCloseIsSentAndHonoured) {
 }
 
 TEST(ReuseTest, DisableKeepAlivesSendsCloseAndNeverReuses) {
-  ScriptedServer server(AlwaysAnswer(OkResponse("z")));
+  ScriptedServer server(AnswerEvery(OkResponse("z")));
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
@@ -186,7 +176,7 @@ TEST(ReuseTest, HeadResponseIsReused) {
 }
 
 TEST(ReuseTest, ChunkedResponseIsReusedAndTrailersKept) {
-  ScriptedServer server(AlwaysAnswer(
+  ScriptedServer server(AnswerEvery(
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
       "4;ext=1\r\nchun\r\n3\r\nked\r\n0\r\nX-Checksum: 42\r\n\r\n"));
   RecordingDialer dialer;
@@ -237,7 +227,7 @@ TEST(ReuseTest, ClosingABodyEarlyClosesTheConnection) {
 }
 
 TEST(ReuseTest, DestroyingAnUnreadResponseClosesTheConnection) {
-  ScriptedServer server(AlwaysAnswer(OkResponse("unread")));
+  ScriptedServer server(AnswerEvery(OkResponse("unread")));
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));

@@ -83,6 +83,13 @@ std::string ReadBody(Response& response) {
   return body.value_or("");
 }
 
+Fetched Fetch(Transport& transport, const std::string& url) {
+  absl::StatusOr<Response> response = transport.RoundTrip(Get(url));
+  EXPECT_TRUE(response.ok()) << url << ": " << response.status();
+  if (!response.ok()) return {};
+  return {ReadBody(*response), response->conn};
+}
+
 namespace {
 
 class HeldBackBodySource final : public BodySource {

@@ -55,6 +55,14 @@ void ExpectNothingLeaked(const RecordingDialer& dialer);
 // Reads a response body to its end, failing the test on error.
 std::string ReadBody(Response& response);
 
+// What a GET fetched: its body read to the end, and the connection's facts.
+struct Fetched {
+  std::string body;
+  ConnInfo conn;
+};
+// GETs `url` and reads the body, failing the test on any error.
+Fetched Fetch(Transport& transport, const std::string& url);
+
 // A body of `size` bytes of 'x' whose last byte is held back until
 // release() is called. Records what happened to it. Thread-safe.
 class HeldBackBody {

@@ -187,4 +187,12 @@ std::string OkResponse(absl::string_view body, absl::string_view extra_headers) 
                       "\r\n", body);
 }
 
+ScriptedServer::Script AnswerEvery(std::string response) {
+  return [response = std::move(response)](PeerConn& conn) {
+    while (conn.ReadRequest().ok()) {
+      if (!conn.Write(response).ok()) return;
+    }
+  };
+}
+
 }  // namespace h1::testserver

@@ -110,8 +110,12 @@ class ScriptedServer {
   std::vector<SeenRequest> requests_ ABSL_GUARDED_BY(mu_);
 };
 
-// Common response bytes.
+// A 200 response with a Content-Length body.
 std::string OkResponse(absl::string_view body, absl::string_view extra_headers = "");
+
+// A script that answers every request on a connection with `response`,
+// keeping the connection open until the client closes it.
+ScriptedServer::Script AnswerEvery(std::string response);
 
 }  // namespace h1::testserver
 
