@@ -1,0 +1,185 @@
+// h1fetch: runs HTTP/1.1 requests in order through one h1::Transport and
+// prints one JSON line per request, so scenario harnesses can drive the
+// transport like any other client. See kUsage for the contract.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "tools/h1fetch/request_spec.h"
+#include "transport/transport.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: h1fetch [flags] REQUEST...
+
+Runs each REQUEST in order through ONE h1::Transport, so connections are
+reused as the transport allows. A REQUEST is one argument:
+
+  "METHOD URL [body=BYTES] [sleep_before_ms=N]"
+
+  body=N             send N 'x' bytes as the body, with Content-Length
+  sleep_before_ms=N  sleep N ms before sending this request
+
+After each request one JSON line is printed and flushed:
+
+  {"i":N,"method":"GET","status":200|null,"body_bytes":N,
+   "body":"<first 16 body bytes>","error":null|"text","conn":ID|null,
+   "reused":true|false}
+
+i counts from 1; body maps each byte to one code point (latin-1); status is
+set once a response head was received, even if its body then failed; conn is
+the transport's connection id (from 1). A request is never retried beyond the
+transport's own rules. h1fetch carries on after an error and exits 0 after the
+last request; it exits 2 on bad usage.
+
+flags:
+  --response_header_timeout=SECONDS  give up waiting for a response head
+  --max_idle_per_host=N              idle connections kept per host (default 2)
+  --verbose                          connection events on stderr
+  --help                             this text
+)";
+
+constexpr size_t kBodyPrefix = 16;
+
+// N 'x' bytes, produced as they are read.
+class RepeatedByteBody final : public h1::BodySource {
+ public:
+  explicit RepeatedByteBody(uint64_t size) : remaining_(size) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    const size_t count = static_cast<size_t>(std::min<uint64_t>(n, remaining_));
+    std::memset(buf, 'x', count);
+    remaining_ -= count;
+    return count;
+  }
+
+ private:
+  uint64_t remaining_;
+};
+
+// Reports dials and closes on stderr.
+class VerboseConn final : public h1::NetConn {
+ public:
+  VerboseConn(std::unique_ptr<h1::NetConn> inner, std::string peer)
+      : inner_(std::move(inner)), peer_(std::move(peer)) {}
+  ~VerboseConn() override { std::fprintf(stderr, "h1fetch: closed connection to %s\n", peer_.c_str()); }
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override { return inner_->Read(buf, n); }
+  absl::Status Write(absl::string_view data) override { return inner_->Write(data); }
+  absl::Status SetReadTimeout(absl::Duration timeout) override {
+    return inner_->SetReadTimeout(timeout);
+  }
+  void Shutdown() override { inner_->Shutdown(); }
+
+ private:
+  std::unique_ptr<h1::NetConn> inner_;
+  std::string peer_;
+};
+
+absl::StatusOr<std::unique_ptr<h1::NetConn>> VerboseDial(const std::string& host, uint16_t port) {
+  const std::string peer = absl::StrCat(host, ":", port);
+  absl::StatusOr<std::unique_ptr<h1::NetConn>> conn = h1::DialTcp(host, port);
+  if (!conn.ok()) {
+    std::fprintf(stderr, "h1fetch: dial %s failed: %s\n", peer.c_str(),
+                 conn.status().ToString().c_str());
+    return conn;
+  }
+  std::fprintf(stderr, "h1fetch: dialed %s\n", peer.c_str());
+  return std::make_unique<VerboseConn>(*std::move(conn), peer);
+}
+
+h1::fetch::Outcome Run(h1::Transport& transport, const h1::fetch::RequestSpec& spec, int index) {
+  h1::fetch::Outcome outcome;
+  outcome.index = index;
+  outcome.method = spec.method;
+  h1::Request request;
+  request.method = spec.method;
+  request.url = spec.url;
+  if (spec.body_bytes.has_value()) {
+    request.body = std::make_unique<RepeatedByteBody>(*spec.body_bytes);
+    request.content_length = *spec.body_bytes;
+  }
+  absl::StatusOr<h1::Response> response = transport.RoundTrip(std::move(request));
+  if (!response.ok()) {
+    outcome.error = response.status().ToString();
+    return outcome;
+  }
+  outcome.status = response->status;
+  outcome.conn = response->conn.id;
+  outcome.reused = response->conn.reused;
+  char buf[64 * 1024];
+  for (;;) {
+    absl::StatusOr<size_t> n = response->body->Read(buf, sizeof(buf));
+    if (!n.ok()) {
+      outcome.error = n.status().ToString();
+      break;
+    }
+    if (*n == 0) break;
+    const size_t keep = std::min(*n, kBodyPrefix - outcome.body_prefix.size());
+    outcome.body_prefix.append(buf, keep);
+    outcome.body_bytes += *n;
+  }
+  return outcome;
+}
+
+int Usage(const std::string& error) {
+  std::fprintf(stderr, "h1fetch: %s\n\n%s", error.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  h1::TransportOptions options;
+  bool verbose = false;
+  std::vector<h1::fetch::RequestSpec> specs;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    double seconds = 0;
+    int count = 0;
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--verbose") {
+      verbose = true;
+    } else if (absl::ConsumePrefix(&arg, "--response_header_timeout=")) {
+      if (!absl::SimpleAtod(arg, &seconds) || seconds <= 0) {
+        return Usage(absl::StrCat("--response_header_timeout needs positive seconds, got \"", arg, "\""));
+      }
+      options.response_header_timeout = absl::Seconds(seconds);
+    } else if (absl::ConsumePrefix(&arg, "--max_idle_per_host=")) {
+      if (!absl::SimpleAtoi(arg, &count) || count < 0) {
+        return Usage(absl::StrCat("--max_idle_per_host needs a count, got \"", arg, "\""));
+      }
+      options.max_idle_conns_per_host = count;
+    } else if (absl::StartsWith(arg, "--")) {
+      return Usage(absl::StrCat("unknown flag ", arg));
+    } else {
+      absl::StatusOr<h1::fetch::RequestSpec> spec = h1::fetch::ParseRequestSpec(arg);
+      if (!spec.ok()) return Usage(std::string(spec.status().message()));
+      specs.push_back(*std::move(spec));
+    }
+  }
+  if (specs.empty()) return Usage("no REQUEST given");
+  if (verbose) options.dial = VerboseDial;
+
+  h1::Transport transport(options);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    absl::SleepFor(specs[i].sleep_before);
+    const h1::fetch::Outcome outcome = Run(transport, specs[i], static_cast<int>(i + 1));
+    if (verbose && outcome.conn.has_value()) {
+      std::fprintf(stderr, "h1fetch: request %zu on connection %llu (%s)\n", i + 1,
+                   static_cast<unsigned long long>(*outcome.conn),
+                   outcome.reused ? "reused" : "new");
+    }
+    std::printf("%s\n", h1::fetch::ToJsonLine(outcome).c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}

@@ -1,0 +1,42 @@
+// Parsing of h1fetch's REQUEST arguments: "METHOD URL [body=BYTES]
+// [sleep_before_ms=N]". Pure functions; see h1fetch.cc for the contract.
+#ifndef H1_TOOLS_H1FETCH_REQUEST_SPEC_H_
+#define H1_TOOLS_H1FETCH_REQUEST_SPEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace h1::fetch {
+
+struct RequestSpec {
+  std::string method;
+  std::string url;
+  std::optional<uint64_t> body_bytes;  // body=N: N 'x' bytes, Content-Length.
+  absl::Duration sleep_before = absl::ZeroDuration();
+};
+
+// Errors name the argument and the offending word.
+absl::StatusOr<RequestSpec> ParseRequestSpec(absl::string_view arg);
+
+// One JSON output line (without the newline). `body_prefix` holds at most
+// the first 16 body bytes; each byte becomes one code point (latin-1).
+struct Outcome {
+  int index = 0;
+  std::string method;
+  std::optional<int> status;
+  uint64_t body_bytes = 0;
+  std::string body_prefix;
+  std::optional<std::string> error;
+  std::optional<uint64_t> conn;
+  bool reused = false;
+};
+std::string ToJsonLine(const Outcome& outcome);
+
+}  // namespace h1::fetch
+
+#endif  // H1_TOOLS_H1FETCH_REQUEST_SPEC_H_

@@ -1,0 +1,47 @@
+#include "tools/h1fetch/request_spec.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace h1::fetch {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RequestSpecTest, ParsesMethodUrlAndOptions) {
+  absl::StatusOr<RequestSpec> spec =
+      ParseRequestSpec("POST http://h:1/up body=1048576 sleep_before_ms=25");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->method, "POST");
+  EXPECT_EQ(spec->url, "http://h:1/up");
+  EXPECT_EQ(spec->body_bytes, 1048576u);
+  EXPECT_EQ(spec->sleep_before, absl::Milliseconds(25));
+  EXPECT_EQ(ParseRequestSpec("GET http://h/")->body_bytes, std::nullopt);
+}
+
+TEST(RequestSpecTest, RejectsMalformedWords) {
+  EXPECT_THAT(ParseRequestSpec("GET").status().message(), HasSubstr("expected \"METHOD URL"));
+  EXPECT_THAT(ParseRequestSpec("GET http://h/ body=ten").status().message(),
+              HasSubstr("unknown or malformed word \"body=ten\""));
+  EXPECT_THAT(ParseRequestSpec("GET http://h/ retries=3").status().message(),
+              HasSubstr("\"retries=3\""));
+}
+
+TEST(RequestSpecTest, JsonLineMatchesTheContract) {
+  Outcome ok{1, "GET", 200, 3, "foo", std::nullopt, 1, false};
+  EXPECT_EQ(ToJsonLine(ok),
+            R"({"i":1,"method":"GET","status":200,"body_bytes":3,"body":"foo","error":null,)"
+            R"("conn":1,"reused":false})");
+  Outcome failed{2, "POST", std::nullopt, 0, "", "UNAVAILABLE: \"x\"", std::nullopt, false};
+  EXPECT_EQ(ToJsonLine(failed),
+            R"({"i":2,"method":"POST","status":null,"body_bytes":0,"body":"",)"
+            R"("error":"UNAVAILABLE: \"x\"","conn":null,"reused":false})");
+}
+
+TEST(RequestSpecTest, BodyBytesAreLatin1CodePoints) {
+  Outcome o{1, "GET", 200, 4, std::string("a\n\xe9\\", 4), std::nullopt, 1, true};
+  EXPECT_THAT(ToJsonLine(o), HasSubstr(R"("body":"a\u000a\u00e9\\")"));
+}
+
+}  // namespace
+}  // namespace h1::fetch
