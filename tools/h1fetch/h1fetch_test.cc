@@ -87,6 +87,31 @@ TEST(H1fetchTest, RunsRequestsInOrderThroughOneTransport) {
   EXPECT_THAT(run.lines[3], HasSubstr(R"("conn":null,"reused":false})"));
 }
 
+// Against Debian's nginx, started by `tools/run test` (tools/nginx/start.sh),
+// which passes its URL in H1_NGINX_URL.
+TEST(H1fetchTest, ReusesConnectionsToNginx) {
+  const char* nginx = std::getenv("H1_NGINX_URL");
+  if (nginx == nullptr) GTEST_SKIP() << "H1_NGINX_URL is not set; tools/run test sets it";
+  const RunResult run = RunH1fetch({
+      absl::StrCat("GET ", nginx, "/small"),
+      absl::StrCat("GET ", nginx, "/small"),
+      absl::StrCat("POST ", nginx, "/upload body=1048576"),
+      absl::StrCat("GET ", nginx, "/64k"),
+  });
+  EXPECT_EQ(run.exit_code, 0);
+  ASSERT_EQ(run.lines.size(), 4u);
+  EXPECT_EQ(run.lines[0],
+            R"({"i":1,"method":"GET","status":200,"body_bytes":17,)"
+            R"("body":"hello from nginx","error":null,"conn":1,"reused":false})");
+  EXPECT_EQ(run.lines[1],
+            R"({"i":2,"method":"GET","status":200,"body_bytes":17,)"
+            R"("body":"hello from nginx","error":null,"conn":1,"reused":true})");
+  EXPECT_THAT(run.lines[2], StartsWith(R"({"i":3,"method":"POST","status":200,"body_bytes":9,)"
+                                       R"("body":"uploaded\u000a","error":null,)"));
+  EXPECT_THAT(run.lines[3], StartsWith(R"({"i":4,"method":"GET","status":200,)"
+                                       R"("body_bytes":65536,"body":"nnnnnnnnnnnnnnnn","error":null,)"));
+}
+
 TEST(H1fetchTest, BadUsageExitsTwo) {
   EXPECT_EQ(RunH1fetch({}).exit_code, 2);
   EXPECT_EQ(RunH1fetch({"GET"}).exit_code, 2);
