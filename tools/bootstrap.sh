@@ -22,6 +22,7 @@ MOCK=/usr/src/bazel-bootstrap/mock_repos   # from bazel-bootstrap-source
 PACKAGES=(
   bazel-bootstrap bazel-bootstrap-source bazel-platforms bazel-skylib
   clang libclang-rt-14-dev llvm python3
+  libcurl4-openssl-dev libcpp-httplib-dev   # the benchmark's peers (bench/)
 )
 # Bazel repository name -> Debian source package.
 declare -A DEB_SOURCE=([com_google_absl]=abseil [com_google_googletest]=googletest)

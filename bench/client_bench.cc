@@ -1,0 +1,252 @@
+// Benchmarks h1::Transport against the floor (a raw blocking socket loop),
+// libcurl and cpp-httplib, all against a loopback nginx that this binary
+// starts (tools/nginx/start.sh). Clients run interleaved, round by round, so
+// drift hits them alike. Prints requests/s, p50/p99 latency and the ratio to
+// the floor for each case; then h1's memory and threads at 64 connections,
+// and the latency of the request after an early response.
+//
+//   bazel run -c opt //bench:client_bench [-- --rounds=N --scale=F]
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/barrier.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "bench/bench_client.h"
+#include "bench/stats.h"
+#include "transport/transport.h"
+
+namespace h1::bench {
+namespace {
+
+struct Case {
+  std::string name;
+  std::string method;
+  std::string path;
+  std::string body;
+  size_t expected_body_bytes;
+  int connections;
+  int requests_per_connection;  // Per round.
+};
+
+struct Contender {
+  std::string name;
+  // Makes the client factory for one run of a case with `connections`.
+  std::function<ClientFactory(int connections)> make;
+};
+
+Samples RunOnce(const Contender& contender, const Case& c) {
+  ClientFactory factory = contender.make(c.connections);
+  std::vector<std::unique_ptr<BenchClient>> clients;
+  for (int i = 0; i < c.connections; ++i) clients.push_back(factory());
+  std::vector<Samples> per_thread(c.connections);
+  // Warm-up: every client opens its connection before the clock starts.
+  for (auto& client : clients) client->Fetch("GET", "/small", "").IgnoreError();
+  absl::Barrier* start = new absl::Barrier(c.connections + 1);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < c.connections; ++t) {
+    threads.emplace_back([&, t] {
+      if (start->Block()) delete start;
+      Samples& mine = per_thread[t];
+      for (int i = 0; i < c.requests_per_connection; ++i) {
+        const absl::Time begin = absl::Now();
+        absl::StatusOr<size_t> got = clients[t]->Fetch(c.method, c.path, c.body);
+        mine.latencies.push_back(absl::Now() - begin);
+        ++mine.requests;
+        if (!got.ok() || *got != c.expected_body_bytes) ++mine.errors;
+      }
+    });
+  }
+  const absl::Time begin = absl::Now();
+  if (start->Block()) delete start;
+  for (auto& t : threads) t.join();
+  Samples total;
+  total.wall = absl::Now() - begin;
+  for (const Samples& s : per_thread) {
+    total.latencies.insert(total.latencies.end(), s.latencies.begin(), s.latencies.end());
+    total.requests += s.requests;
+    total.errors += s.errors;
+  }
+  return total;
+}
+
+std::string Micros(absl::Duration d) {
+  return absl::StrFormat("%.0f", absl::ToDoubleMicroseconds(d));
+}
+
+// VmRSS in KiB and Threads, from /proc/self/status.
+std::pair<int64_t, int> RssAndThreads() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  int64_t rss = 0;
+  int threads = 0;
+  while (std::getline(status, line)) {
+    absl::string_view view = line;
+    const bool parsed =
+        absl::ConsumePrefix(&view, "VmRSS:")
+            ? absl::SimpleAtoi(absl::StripSuffix(absl::StripAsciiWhitespace(view), " kB"), &rss)
+        : absl::ConsumePrefix(&view, "Threads:")
+            ? absl::SimpleAtoi(absl::StripAsciiWhitespace(view), &threads)
+            : true;
+    if (!parsed) std::fprintf(stderr, "client_bench: cannot parse \"%s\"\n", line.c_str());
+  }
+  return {rss, threads};
+}
+
+// Opens 64 connections at once (each request holds its body until all 64
+// have a response), then reports memory and threads with them idle.
+void ReportIdleFootprint(const Target& target) {
+  constexpr int kConnections = 64;
+  const auto [rss_before, threads_before] = RssAndThreads();
+  TransportOptions options;
+  options.max_idle_conns_per_host = kConnections;
+  Transport transport(options);
+  const std::string url = absl::StrCat("http://", target.host, ":", target.port, "/small");
+  absl::Barrier* all_have_responses = new absl::Barrier(kConnections);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kConnections; ++i) {
+    threads.emplace_back([&] {
+      absl::StatusOr<Response> response = transport.RoundTrip(Get(url));
+      if (all_have_responses->Block()) delete all_have_responses;
+      if (response.ok()) response->body->ReadAll().IgnoreError();
+    });
+  }
+  for (auto& t : threads) t.join();
+  const auto [rss_after, threads_after] = RssAndThreads();
+  std::printf("\nh1 with %d idle connections: %d pooled, RSS +%lld KiB (%.1f KiB per connection), "
+              "threads %d -> %d\n",
+              kConnections, transport.IdleConnectionCount(),
+              static_cast<long long>(rss_after - rss_before),
+              static_cast<double>(rss_after - rss_before) / kConnections, threads_before,
+              threads_after);
+}
+
+// A body whose last byte waits for `release`: the server answers first.
+class HeldBackBody final : public BodySource {
+ public:
+  HeldBackBody(size_t size, const absl::Notification* release) : left_(size), release_(release) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (left_ == 0) return 0;
+    if (left_ == 1) release_->WaitForNotification();
+    const size_t count = left_ == 1 ? 1 : std::min(n, left_ - 1);
+    std::memset(buf, 'e', count);
+    left_ -= count;
+    return count;
+  }
+
+ private:
+  size_t left_;
+  const absl::Notification* release_;
+};
+
+// The request after an early response (nginx answers /reject at once, while
+// the body's last byte is held back) must not wait for the reuse grace
+// period: compare with a GET on a fresh connection.
+void ReportAfterEarlyResponse(const Target& target, int samples) {
+  const std::string base = absl::StrCat("http://", target.host, ":", target.port);
+  Transport transport;
+  Samples after_early, fresh;
+  for (int i = 0; i < samples; ++i) {
+    absl::Notification release;
+    Request post;
+    post.method = "POST";
+    post.url = base + "/reject";
+    post.content_length = 1 << 20;
+    post.body = std::make_unique<HeldBackBody>(1 << 20, &release);
+    absl::StatusOr<Response> early = transport.RoundTrip(std::move(post));
+    if (early.ok()) early->body->ReadAll().IgnoreError();
+    absl::Time begin = absl::Now();
+    absl::StatusOr<Response> next = transport.RoundTrip(Get(base + "/small"));
+    if (next.ok()) next->body->ReadAll().IgnoreError();
+    after_early.latencies.push_back(absl::Now() - begin);
+    release.Notify();
+
+    transport.CloseIdleConnections();
+    begin = absl::Now();
+    absl::StatusOr<Response> cold = transport.RoundTrip(Get(base + "/small"));
+    if (cold.ok()) cold->body->ReadAll().IgnoreError();
+    fresh.latencies.push_back(absl::Now() - begin);
+  }
+  std::printf("\nrequest after an early response: p50 %s us, p99 %s us "
+              "(GET on a fresh connection: p50 %s us, p99 %s us; reuse grace period %s)\n",
+              Micros(after_early.Quantile(0.5)).c_str(), Micros(after_early.Quantile(0.99)).c_str(),
+              Micros(fresh.Quantile(0.5)).c_str(), Micros(fresh.Quantile(0.99)).c_str(),
+              absl::FormatDuration(TransportOptions().reuse_grace_period).c_str());
+}
+
+int Main(int argc, char** argv) {
+  int rounds = 3;
+  double scale = 1.0;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (absl::ConsumePrefix(&arg, "--rounds=") && absl::SimpleAtoi(arg, &rounds)) continue;
+    if (absl::ConsumePrefix(&(arg = argv[i]), "--scale=") && absl::SimpleAtod(arg, &scale)) continue;
+    std::fprintf(stderr, "usage: client_bench [--rounds=N] [--scale=F]\n");
+    return 2;
+  }
+  const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
+  const std::string nginx_dir = "/tmp/h1transport-bench-nginx";
+  const std::string start = absl::StrCat(workspace ? workspace : ".", "/tools/nginx/start.sh ",
+                                         nginx_dir, " 18081 >/dev/null");
+  if (std::system(start.c_str()) != 0) {
+    std::fprintf(stderr, "client_bench: could not start nginx (%s)\n", start.c_str());
+    return 1;
+  }
+  const Target target{"127.0.0.1", 18081};
+  const auto n = [scale](int requests) { return std::max(1, static_cast<int>(requests * scale)); };
+  const std::string mib(1 << 20, 'p');
+  const std::vector<Case> cases = {
+      {"sequential GET, 1 connection", "GET", "/small", "", 17, 1, n(5000)},
+      {"GET, 8 connections", "GET", "/small", "", 17, 8, n(1000)},
+      {"GET, 64 connections", "GET", "/small", "", 17, 64, n(150)},
+      {"1 MiB POST, 1 connection", "POST", "/upload", mib, 9, 1, n(100)},
+      {"64 KiB GET, 1 connection", "GET", "/64k", "", 65536, 1, n(1500)},
+  };
+  const std::vector<Contender> contenders = {
+      {"floor (raw socket)", [&](int) { return RawSocketClients(target); }},
+      {"h1::Transport", [&](int c) { return H1Clients(target, c); }},
+      {"libcurl", [&](int) { return CurlClients(target); }},
+      {"cpp-httplib", [&](int) { return HttplibClients(target); }},
+  };
+
+  std::printf("%-30s %-20s %10s %9s %9s %9s %7s\n", "case", "client", "req/s", "p50 us",
+              "p99 us", "x floor", "errors");
+  for (const Case& c : cases) {
+    std::vector<Samples> totals(contenders.size());
+    for (int round = 0; round < rounds; ++round) {
+      for (size_t k = 0; k < contenders.size(); ++k) totals[k].Merge(RunOnce(contenders[k], c));
+    }
+    const double floor = totals[0].RequestsPerSecond();
+    for (size_t k = 0; k < contenders.size(); ++k) {
+      const Samples& s = totals[k];
+      std::printf("%-30s %-20s %10.0f %9s %9s %9.2f %7lld\n", c.name.c_str(),
+                  contenders[k].name.c_str(), s.RequestsPerSecond(), Micros(s.Quantile(0.5)).c_str(),
+                  Micros(s.Quantile(0.99)).c_str(), floor > 0 ? s.RequestsPerSecond() / floor : 0,
+                  static_cast<long long>(s.errors));
+    }
+    std::fflush(stdout);
+  }
+  ReportIdleFootprint(target);
+  ReportAfterEarlyResponse(target, n(200));
+  const std::string stop = absl::StrCat(workspace ? workspace : ".", "/tools/nginx/stop.sh ",
+                                        nginx_dir);
+  if (std::system(stop.c_str()) != 0) std::fprintf(stderr, "client_bench: %s failed\n", stop.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace h1::bench
+
+int main(int argc, char** argv) { return h1::bench::Main(argc, argv); }
