@@ -25,10 +25,17 @@ PACKAGES=(
   libcurl4-openssl-dev libcpp-httplib-dev   # the benchmark's peers (bench/)
 )
 # Bazel repository name -> Debian source package.
-declare -A DEB_SOURCE=([com_google_absl]=abseil [com_google_googletest]=googletest)
+declare -A DEB_SOURCE=(
+  [com_google_absl]=abseil
+  [com_google_googletest]=googletest
+  [com_googlesource_code_re2]=re2
+)
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
+# Versions are compared by their digits: Debian writes 20220601+dfsg where
+# upstream tags 2022-06-01.
+digits() { tr -cd '0-9' <<< "$1"; }
 
 [ "$(id -u)" = 0 ] || die "run as root: it installs Debian packages"
 export DEBIAN_FRONTEND=noninteractive
@@ -117,7 +124,10 @@ while read -r name sha url; do
   [ -n "$pkg" ] || continue
   orig=$(orig_of "$pkg"); [ -n "$orig" ] || die "no orig tarball for $pkg"
   ver=$(basename "$orig"); ver=${ver#"${pkg}_"}; ver=${ver%.orig.tar.*}
-  case "$url" in *"$ver"*) ;; *) die "$name: WORKSPACE pins $url but Debian ships $ver" ;; esac
+  case "$(digits "$url")" in
+    *"$(digits "${ver%%+*}")"*) ;;
+    *) die "$name: WORKSPACE pins $url but Debian ships $ver" ;;
+  esac
   have=$(sha256sum "$orig" | cut -d' ' -f1)
   if [ "$have" = "$sha" ]; then
     # Byte-identical to upstream: Bazel finds it in --distdir and checks the sha256.
