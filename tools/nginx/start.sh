@@ -20,6 +20,9 @@ mkdir -p "$dir"/{logs,tmp,www}
 dir=$(cd "$dir" && pwd)
 echo "listen 127.0.0.1:$port;" > "$dir/listen.conf"
 head -c 65536 /dev/zero | tr '\0' 'n' > "$dir/www/64k"
+# nginx's workers run as an unprivileged user: let them reach the files.
+chmod 755 "$dir" "$dir/www"
+chmod 644 "$dir/www/64k"
 cp "$here/nginx.conf" "$dir/nginx.conf"
 [ -f "$dir/nginx.pid" ] && "$nginx_bin" -p "$dir/" -c "$dir/nginx.conf" -s stop 2>/dev/null || true
 "$nginx_bin" -p "$dir/" -c "$dir/nginx.conf"
