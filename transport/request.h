@@ -15,7 +15,9 @@ namespace h1 {
 
 // A request body, read by the connection's writer thread. Thread-compatible:
 // only that thread calls Read. The Transport destroys the source as soon as
-// the body is written, or the connection closes, and never reads it again.
+// the body is written, or after the connection closes, and never reads it
+// again. A Read that blocks keeps the writer thread alive until it returns:
+// the transport cannot interrupt it.
 class BodySource {
  public:
   virtual ~BodySource() = default;

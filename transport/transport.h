@@ -53,7 +53,8 @@ class Transport {
   explicit Transport(TransportOptions options = {});
   // Closes the idle connections. Connections serving responses close once
   // their bodies are done; no thread or socket of this Transport outlives
-  // it and its responses.
+  // it and its responses, except a writer blocked inside a caller's
+  // BodySource::Read, which exits as soon as that Read returns.
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
