@@ -9,24 +9,17 @@
 
 namespace h1::testing {
 
-class RecordingDialer::RecordedConn final : public NetConn {
+class RecordingDialer::RecordedConn final : public ForwardingNetConn {
  public:
   RecordedConn(std::unique_ptr<NetConn> inner, RecordingDialer* dialer)
-      : inner_(std::move(inner)), dialer_(dialer) {}
+      : ForwardingNetConn(std::move(inner)), dialer_(dialer) {}
   ~RecordedConn() override {
-    inner_.reset();
+    CloseInner();
     absl::MutexLock lock(&dialer_->mu_);
     --dialer_->open_;
   }
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override { return inner_->Read(buf, n); }
-  absl::Status Write(absl::string_view data) override { return inner_->Write(data); }
-  absl::Status SetReadTimeout(absl::Duration timeout) override {
-    return inner_->SetReadTimeout(timeout);
-  }
-  void Shutdown() override { inner_->Shutdown(); }
 
  private:
-  std::unique_ptr<NetConn> inner_;
   RecordingDialer* dialer_;
 };
 

@@ -33,6 +33,28 @@ class NetConn : public wire::ByteSource {
   virtual void Shutdown() = 0;
 };
 
+// Forwards every call to an inner NetConn. Dial hooks derive from it to
+// observe a socket (record dials and closes, log) without re-implementing it.
+// Thread-safety as NetConn.
+class ForwardingNetConn : public NetConn {
+ public:
+  explicit ForwardingNetConn(std::unique_ptr<NetConn> inner) : inner_(std::move(inner)) {}
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override { return inner_->Read(buf, n); }
+  absl::Status Write(absl::string_view data) override { return inner_->Write(data); }
+  absl::Status SetReadTimeout(absl::Duration timeout) override {
+    return inner_->SetReadTimeout(timeout);
+  }
+  void Shutdown() override { inner_->Shutdown(); }
+
+ protected:
+  // Closes the inner socket now, for a destructor that reports the close.
+  void CloseInner() { inner_.reset(); }
+
+ private:
+  std::unique_ptr<NetConn> inner_;
+};
+
 using DialFunction =
     std::function<absl::StatusOr<std::unique_ptr<NetConn>>(const std::string& host, uint16_t port)>;
 

@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "tools/h1fetch/request_spec.h"
+#include "transport/thread_registry.h"
 #include "transport/transport.h"
 
 namespace {
@@ -64,21 +65,17 @@ class RepeatedByteBody final : public h1::BodySource {
   uint64_t remaining_;
 };
 
-// Reports dials and closes on stderr.
-class VerboseConn final : public h1::NetConn {
+// Reports the close of a connection on stderr.
+class VerboseConn final : public h1::ForwardingNetConn {
  public:
   VerboseConn(std::unique_ptr<h1::NetConn> inner, std::string peer)
-      : inner_(std::move(inner)), peer_(std::move(peer)) {}
-  ~VerboseConn() override { std::fprintf(stderr, "h1fetch: closed connection to %s\n", peer_.c_str()); }
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override { return inner_->Read(buf, n); }
-  absl::Status Write(absl::string_view data) override { return inner_->Write(data); }
-  absl::Status SetReadTimeout(absl::Duration timeout) override {
-    return inner_->SetReadTimeout(timeout);
+      : ForwardingNetConn(std::move(inner)), peer_(std::move(peer)) {}
+  ~VerboseConn() override {
+    CloseInner();
+    std::fprintf(stderr, "h1fetch: closed connection to %s\n", peer_.c_str());
   }
-  void Shutdown() override { inner_->Shutdown(); }
 
  private:
-  std::unique_ptr<h1::NetConn> inner_;
   std::string peer_;
 };
 
@@ -128,6 +125,21 @@ h1::fetch::Outcome Run(h1::Transport& transport, const h1::fetch::RequestSpec& s
   return outcome;
 }
 
+void RunAll(h1::Transport& transport, const std::vector<h1::fetch::RequestSpec>& specs,
+            bool verbose) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    absl::SleepFor(specs[i].sleep_before);
+    const h1::fetch::Outcome outcome = Run(transport, specs[i], static_cast<int>(i + 1));
+    if (verbose && outcome.conn.has_value()) {
+      std::fprintf(stderr, "h1fetch: request %zu on connection %llu (%s)\n", i + 1,
+                   static_cast<unsigned long long>(*outcome.conn),
+                   outcome.reused ? "reused" : "new");
+    }
+    std::printf("%s\n", h1::fetch::ToJsonLine(outcome).c_str());
+    std::fflush(stdout);
+  }
+}
+
 int Usage(const std::string& error) {
   std::fprintf(stderr, "h1fetch: %s\n\n%s", error.c_str(), kUsage);
   return 2;
@@ -169,17 +181,13 @@ int main(int argc, char** argv) {
   if (specs.empty()) return Usage("no REQUEST given");
   if (verbose) options.dial = VerboseDial;
 
-  h1::Transport transport(options);
-  for (size_t i = 0; i < specs.size(); ++i) {
-    absl::SleepFor(specs[i].sleep_before);
-    const h1::fetch::Outcome outcome = Run(transport, specs[i], static_cast<int>(i + 1));
-    if (verbose && outcome.conn.has_value()) {
-      std::fprintf(stderr, "h1fetch: request %zu on connection %llu (%s)\n", i + 1,
-                   static_cast<unsigned long long>(*outcome.conn),
-                   outcome.reused ? "reused" : "new");
-    }
-    std::printf("%s\n", h1::fetch::ToJsonLine(outcome).c_str());
-    std::fflush(stdout);
+  {
+    h1::Transport transport(options);
+    RunAll(transport, specs, verbose);
   }
+  // Let the closed connections' threads finish (and report), so the process
+  // ends cleanly rather than under them.
+  h1::ThreadRegistry::Global().WaitForAtMost(0, absl::Seconds(1));
   return 0;
 }
+
