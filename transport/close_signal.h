@@ -20,6 +20,7 @@
 namespace h1 {
 
 // Implemented by Channel<T>: re-evaluates the conditions its waiters sleep on.
+// Thread-safe: WakeWaiters is called from whichever thread fires the signal.
 class SignalWaiters {
  public:
   virtual void WakeWaiters() = 0;
