@@ -156,7 +156,6 @@ void ScriptedServer::AcceptLoop() {
       script_(conn);
       absl::MutexLock lock(&mu_);
       live_.erase(std::find(live_.begin(), live_.end(), &conn));
-      ++scripts_done_;
     });
   }
 }
@@ -174,12 +173,6 @@ int ScriptedServer::connections_accepted() const {
 std::vector<SeenRequest> ScriptedServer::requests() const {
   absl::MutexLock lock(&mu_);
   return requests_;
-}
-
-bool ScriptedServer::AwaitScriptsDone(int n, absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  const auto done = [this, n]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return scripts_done_ >= n; };
-  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
 }
 
 std::string OkResponse(absl::string_view body, absl::string_view extra_headers) {

@@ -89,8 +89,6 @@ class ScriptedServer {
   std::string Url(absl::string_view path = "/") const;
   int connections_accepted() const;
   std::vector<SeenRequest> requests() const;
-  // Waits until `n` connections were accepted and their scripts returned.
-  bool AwaitScriptsDone(int n, absl::Duration timeout) const;
 
  private:
   friend class PeerConn;
@@ -104,7 +102,6 @@ class ScriptedServer {
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int accepted_ ABSL_GUARDED_BY(mu_) = 0;
-  int scripts_done_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<PeerConn*> live_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> handlers_ ABSL_GUARDED_BY(mu_);
   std::vector<SeenRequest> requests_ ABSL_GUARDED_BY(mu_);

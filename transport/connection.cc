@@ -150,11 +150,6 @@ absl::Status Connection::close_reason() const {
   return close_reason_;
 }
 
-bool Connection::served_before() const {
-  absl::MutexLock lock(&mu_);
-  return requests_sent_ > 0;
-}
-
 void Connection::MarkIdle(absl::Time now) {
   absl::MutexLock lock(&mu_);
   idle_since_ = now;

@@ -93,8 +93,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   uint64_t id() const { return id_; }
   const std::string& pool_key() const { return pool_key_; }
-  // Whether the connection has served a request before.
-  bool served_before() const;
 
   // Called by the idle pool.
   void MarkIdle(absl::Time now);
