@@ -52,7 +52,7 @@ absl::StatusOr<SeenRequest> PeerConn::ReadRequest() {
   absl::StatusOr<wire::BodyFraming> framing = wire::RequestBodyFraming(*head);
   if (!framing.ok()) return framing.status();
   wire::BodyReader body_reader(&in_, *framing);
-  absl::StatusOr<std::string> body = wire::ReadAllBody(body_reader);
+  absl::StatusOr<std::string> body = wire::ReadToEnd(body_reader);
   if (!body.ok()) return body.status();
   SeenRequest seen{index_, head->method, head->target, head->headers, *std::move(body)};
   server_->Log(seen);

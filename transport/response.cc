@@ -1,17 +1,10 @@
 // See response.h.
 #include "transport/response.h"
 
+#include "transport/wire/body_reader.h"
+
 namespace h1 {
 
-absl::StatusOr<std::string> ResponseBody::ReadAll() {
-  std::string all;
-  char buf[16 * 1024];
-  for (;;) {
-    absl::StatusOr<size_t> n = Read(buf, sizeof(buf));
-    if (!n.ok()) return n.status();
-    if (*n == 0) return all;
-    all.append(buf, *n);
-  }
-}
+absl::StatusOr<std::string> ResponseBody::ReadAll() { return wire::ReadToEnd(*this); }
 
 }  // namespace h1

@@ -120,15 +120,4 @@ absl::StatusOr<size_t> BodyReader::ReadChunked(char* out, size_t n) {
   }
 }
 
-absl::StatusOr<std::string> ReadAllBody(BodyReader& body) {
-  std::string all;
-  char buf[16 * 1024];
-  for (;;) {
-    absl::StatusOr<size_t> n = body.Read(buf, sizeof(buf));
-    if (!n.ok()) return n.status();
-    if (*n == 0) return all;
-    all.append(buf, *n);
-  }
-}
-
 }  // namespace h1::wire

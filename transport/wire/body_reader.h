@@ -47,8 +47,20 @@ class BodyReader {
   absl::Status error_;
 };
 
-// Reads the rest of `body` into a string.
-absl::StatusOr<std::string> ReadAllBody(BodyReader& body);
+// Reads from `reader` until its Read returns 0, into a string. Serves any
+// reader with `absl::StatusOr<size_t> Read(char*, size_t)`: BodyReader,
+// h1::ResponseBody, a ByteSource.
+template <typename Reader>
+absl::StatusOr<std::string> ReadToEnd(Reader& reader) {
+  std::string all;
+  char buf[16 * 1024];
+  for (;;) {
+    absl::StatusOr<size_t> n = reader.Read(buf, sizeof(buf));
+    if (!n.ok()) return n.status();
+    if (*n == 0) return all;
+    all.append(buf, *n);
+  }
+}
 
 }  // namespace h1::wire
 

@@ -54,7 +54,7 @@ TEST(RequestWireTest, ChunkEncodingRoundTripsThroughTheDecoder) {
   absl::StatusOr<BodyFraming> framing = RequestBodyFraming(*head);
   ASSERT_TRUE(framing.ok());
   BodyReader body(&in, *framing);
-  EXPECT_EQ(*ReadAllBody(body), "hello " + std::string(300, 'z'));
+  EXPECT_EQ(*ReadToEnd(body), "hello " + std::string(300, 'z'));
 }
 
 TEST(RequestWireTest, RequestWithoutFramingHasNoBody) {

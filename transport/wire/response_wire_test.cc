@@ -49,7 +49,7 @@ Outcome Parse(const std::string& method, ByteSource& source, size_t max_header_b
     return out;
   }
   BodyReader body(&in, *framing);
-  absl::StatusOr<std::string> all = ReadAllBody(body);
+  absl::StatusOr<std::string> all = ReadToEnd(body);
   if (!all.ok()) {
     out.error = std::string(all.status().message());
     return out;
@@ -233,7 +233,7 @@ TEST(ResponseWireTest, HeadersAndTrailersAreExposed) {
   EXPECT_EQ(head->reason, "Fine");
   EXPECT_EQ(head->headers.GetAll("SET-COOKIE"), (std::vector<std::string>{"a=1", "b=2"}));
   BodyReader body(&in, *ResponseBodyFraming(*head, "GET"));
-  EXPECT_EQ(*ReadAllBody(body), "x");
+  EXPECT_EQ(*ReadToEnd(body), "x");
   EXPECT_TRUE(body.done());
   EXPECT_EQ(body.trailers().Get("x-sum"), "7");
 }
