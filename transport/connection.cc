@@ -236,8 +236,9 @@ void Connection::SetWriteStage(WriteStage stage) {
 }
 
 void Connection::WriteLoop() {
+  std::string chunk;  // Reused for every request body this writer sends.
   while (std::optional<WriteJob> job = writech_.Recv()) {
-    absl::Status result = WriteRequest(*job);
+    absl::Status result = WriteRequest(*job, chunk);
     job->body.reset();  // The caller's body source is never read again.
     // A request cut short leaves the server mid-message: close, as Go's
     // writeLoop does. A response already received is still read and wins.
@@ -250,7 +251,7 @@ void Connection::WriteLoop() {
   }
 }
 
-absl::Status Connection::WriteRequest(WriteJob& job) {
+absl::Status Connection::WriteRequest(WriteJob& job, std::string& chunk) {
   if (job.body == nullptr) {
     SetWriteStage(WriteStage::kLastWrite);
     return WithContext("writing request", socket_->Write(job.head));
@@ -258,13 +259,13 @@ absl::Status Connection::WriteRequest(WriteJob& job) {
   const bool chunked = !job.content_length.has_value();
   uint64_t remaining = job.content_length.value_or(0);
   std::string out = std::move(job.head);
-  std::string buf(kWriteChunk, '\0');
+  chunk.resize(kWriteChunk);
   // Each piece is written before the source is read again, so bytes never
   // wait behind a slow source. The head goes out with the first piece.
   for (;;) {
     if (!chunked && remaining == 0) break;
     const size_t want = chunked ? kWriteChunk : std::min<uint64_t>(kWriteChunk, remaining);
-    absl::StatusOr<size_t> n = job.body->Read(buf.data(), want);
+    absl::StatusOr<size_t> n = job.body->Read(chunk.data(), want);
     if (closed_.HasFired()) {
       return absl::CancelledError("connection closed while the request body was being written");
     }
@@ -278,7 +279,7 @@ absl::Status Connection::WriteRequest(WriteJob& job) {
       out += wire::kLastChunk;
       break;
     }
-    const absl::string_view piece(buf.data(), *n);
+    const absl::string_view piece(chunk.data(), *n);
     if (chunked) {
       out += wire::EncodeChunk(piece);
     } else {
@@ -360,6 +361,8 @@ bool Connection::ReadOneResponse(PendingRead& pending) {
     Close(error);
     return false;
   }
+  const bool keep_alive = !pending.request_asked_close && !options_.disable_keep_alives &&
+                          wire::ResponseAllowsReuse(*head, *framing);
   Response response;
   response.status = head->status;
   response.reason = std::move(head->reason);
@@ -368,10 +371,6 @@ bool Connection::ReadOneResponse(PendingRead& pending) {
   response.headers = std::move(head->headers);
   response.conn.id = id_;
   response.conn.reused = pending.reused;
-  const bool keep_alive =
-      !pending.request_asked_close && !options_.disable_keep_alives &&
-      wire::ResponseAllowsReuse(wire::ResponseHead{head->version_minor, 0, "", response.headers},
-                                *framing);
 
   if (framing->kind == wire::BodyFraming::Kind::kNone) {
     response.body = std::make_unique<EmptyBody>();

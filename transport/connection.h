@@ -136,7 +136,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadLoop();
   void WriteLoop();
-  absl::Status WriteRequest(WriteJob& job);
+  // Writes one request; `chunk` is the writer's buffer for body pieces.
+  absl::Status WriteRequest(WriteJob& job, std::string& chunk);
   // Waits while the connection is idle. Returns false if it closed instead.
   bool AwaitNextResponse();
   // Closes with `reason` unless a request is expected; atomic with
