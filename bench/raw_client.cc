@@ -33,14 +33,7 @@ class RawSocketClient final : public BenchClient {
                                        "\r\n");
     if (!body.empty()) absl::StrAppend(&request, "Content-Length: ", body.size(), "\r\n");
     request += "\r\n";
-    if (body.size() < 64 * 1024) {
-      request.append(body.data(), body.size());
-      body = {};
-    }
-    if (absl::Status s = conn_->Write(request); !s.ok()) return s;
-    if (!body.empty()) {
-      if (absl::Status s = conn_->Write(body); !s.ok()) return s;
-    }
+    if (absl::Status s = conn_->Write({request, body}); !s.ok()) return s;
     size_t head_end;
     while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
       if (absl::Status s = Fill(); !s.ok()) return s;

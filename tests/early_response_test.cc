@@ -156,7 +156,7 @@ class AnswerThenResetConn final : public NetConn {
     mu_.Await(absl::Condition(&shut_down_));
     return 0;
   }
-  absl::Status Write(absl::string_view) override {
+  absl::Status Write(absl::Span<const absl::string_view>) override {
     absl::MutexLock lock(&mu_);
     write_attempted_ = true;
     return absl::UnavailableError("write: Connection reset by peer");

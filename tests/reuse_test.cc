@@ -226,6 +226,35 @@ TEST(ReuseTest, ClosingABodyEarlyClosesTheConnection) {
   ExpectNothingLeaked(dialer);
 }
 
+// A small body arrives with its head, and the reader hands it over whole;
+// the connection still waits for the caller to finish the body.
+TEST(ReuseTest, ConnectionIsPooledOnlyOnceTheBodyIsReadToItsEnd) {
+  ScriptedServer server(AnswerEvery(OkResponse("small")));
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/1")));
+    ASSERT_TRUE(first.ok()) << first.status();
+    EXPECT_EQ(transport.IdleConnectionCount(), 0);
+    EXPECT_EQ(ReadBody(*first), "small");
+    EXPECT_EQ(transport.IdleConnectionCount(), 1);
+
+    absl::StatusOr<Response> second = transport.RoundTrip(Get(server.Url("/2")));
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(second->conn.id, 1u);
+    char buf[2];
+    ASSERT_EQ(*second->body->Read(buf, sizeof(buf)), sizeof(buf));
+    second->body->Close();
+    EXPECT_TRUE(dialer.AwaitOpenAtMost(0));
+    EXPECT_EQ(transport.IdleConnectionCount(), 0);
+
+    const Fetched third = Fetch(transport, server.Url("/3"));
+    EXPECT_EQ(third.body, "small");
+    EXPECT_EQ(third.conn.id, 2u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
 TEST(ReuseTest, DestroyingAnUnreadResponseClosesTheConnection) {
   ScriptedServer server(AnswerEvery(OkResponse("unread")));
   RecordingDialer dialer;

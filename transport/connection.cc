@@ -1,6 +1,8 @@
 // See connection.h.
 #include "transport/connection.h"
 
+#include <algorithm>
+#include <cstring>
 #include <thread>
 #include <utility>
 
@@ -20,15 +22,33 @@ absl::Status WithContext(absl::string_view context, const absl::Status& status) 
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
 }
 
-// A response body read on the caller's thread from the connection's stream.
-// It lets go of the connection as soon as the body is finished, so a caller
-// holding a read response pins no socket.
-class ConnectionBody final : public ResponseBody {
+// A body that holds its connection until the body is finished: closing or
+// destroying it earlier closes the connection. It lets go of the connection
+// as soon as the body is finished, so a caller holding a read response pins
+// no socket.
+class ConnectionBoundBody : public ResponseBody {
+ public:
+  ~ConnectionBoundBody() override { Close(); }
+
+  void Close() final {
+    if (conn_ == nullptr) return;
+    conn_->Close(absl::CancelledError("response body closed before its end"));
+    conn_.reset();
+  }
+
+ protected:
+  explicit ConnectionBoundBody(std::shared_ptr<Connection> conn) : conn_(std::move(conn)) {}
+
+  std::shared_ptr<Connection> conn_;  // Null once the body is finished.
+};
+
+// A body read on the caller's thread from the connection's stream.
+class ConnectionBody final : public ConnectionBoundBody {
  public:
   ConnectionBody(std::shared_ptr<Connection> conn, wire::BodyFraming framing,
                  size_t max_trailer_bytes)
-      : conn_(std::move(conn)), reader_(&conn_->body_input(), framing, max_trailer_bytes) {}
-  ~ConnectionBody() override { Close(); }
+      : ConnectionBoundBody(std::move(conn)),
+        reader_(&conn_->body_input(), framing, max_trailer_bytes) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     if (!error_.ok()) return error_;
@@ -50,18 +70,39 @@ class ConnectionBody final : public ResponseBody {
     return got;
   }
 
-  void Close() override {
-    if (conn_ == nullptr) return;
-    conn_->Close(absl::CancelledError("response body closed before its end"));
-    conn_.reset();
-  }
-
   const wire::Headers& trailers() const override { return reader_.trailers(); }
 
  private:
-  std::shared_ptr<Connection> conn_;  // Null once the body is finished.
   wire::BodyReader reader_;
   absl::Status error_;
+};
+
+// A body the reader found already received in full: read from memory, with
+// no hand-off back to the reader. The reader has already judged the
+// connection: a reusable one is held here until the caller reads to the end
+// (then the pool takes it) or stops early (then it is closed).
+class ReceivedBody final : public ConnectionBoundBody {
+ public:
+  ReceivedBody(std::string bytes, std::shared_ptr<Connection> reusable)
+      : ConnectionBoundBody(std::move(reusable)), bytes_(std::move(bytes)) {}
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    const size_t count = std::min(n, bytes_.size() - offset_);
+    std::memcpy(buf, bytes_.data() + offset_, count);
+    offset_ += count;
+    if (count == 0 && n > 0 && conn_ != nullptr) {
+      conn_->ReturnReadConnectionToPool();
+      conn_.reset();
+    }
+    return count;
+  }
+
+  const wire::Headers& trailers() const override { return trailers_; }
+
+ private:
+  const std::string bytes_;
+  size_t offset_ = 0;
+  wire::Headers trailers_;
 };
 
 class EmptyBody final : public ResponseBody {
@@ -236,9 +277,9 @@ void Connection::SetWriteStage(WriteStage stage) {
 }
 
 void Connection::WriteLoop() {
-  std::string chunk;  // Reused for every request body this writer sends.
+  std::string piece;  // Reused for every request body this writer sends.
   while (std::optional<WriteJob> job = writech_.Recv()) {
-    absl::Status result = WriteRequest(*job, chunk);
+    absl::Status result = WriteRequest(*job, piece);
     job->body.reset();  // The caller's body source is never read again.
     // A request cut short leaves the server mid-message: close, as Go's
     // writeLoop does. A response already received is still read and wins.
@@ -251,47 +292,47 @@ void Connection::WriteLoop() {
   }
 }
 
-absl::Status Connection::WriteRequest(WriteJob& job, std::string& chunk) {
+absl::Status Connection::WriteRequest(WriteJob& job, std::string& piece) {
+  absl::string_view head = job.head;  // Goes out with the first body piece.
   if (job.body == nullptr) {
     SetWriteStage(WriteStage::kLastWrite);
-    return WithContext("writing request", socket_->Write(job.head));
+    return WithContext("writing request", socket_->Write({head}));
   }
   const bool chunked = !job.content_length.has_value();
   uint64_t remaining = job.content_length.value_or(0);
-  std::string out = std::move(job.head);
-  chunk.resize(kWriteChunk);
+  piece.resize(kWriteChunk);
   // Each piece is written before the source is read again, so bytes never
-  // wait behind a slow source. The head goes out with the first piece.
-  for (;;) {
-    if (!chunked && remaining == 0) break;
+  // wait behind a slow source; it is gathered with its framing, not copied.
+  while (chunked || remaining > 0) {
     const size_t want = chunked ? kWriteChunk : std::min<uint64_t>(kWriteChunk, remaining);
-    absl::StatusOr<size_t> n = job.body->Read(chunk.data(), want);
+    absl::StatusOr<size_t> n = job.body->Read(piece.data(), want);
     if (closed_.HasFired()) {
       return absl::CancelledError("connection closed while the request body was being written");
     }
     if (!n.ok()) return WithContext("reading request body", n.status());
     if (*n == 0) {
-      if (!chunked) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("request body ended after ", *job.content_length - remaining, " of ",
-                         *job.content_length, " bytes (Content-Length)"));
-      }
-      out += wire::kLastChunk;
-      break;
+      if (chunked) break;
+      return absl::InvalidArgumentError(
+          absl::StrCat("request body ended after ", *job.content_length - remaining, " of ",
+                       *job.content_length, " bytes (Content-Length)"));
     }
-    const absl::string_view piece(chunk.data(), *n);
+    const absl::string_view data(piece.data(), *n);
+    absl::Status written;
     if (chunked) {
-      out += wire::EncodeChunk(piece);
+      written = socket_->Write({head, wire::ChunkSizeLine(*n), data, wire::kChunkEnd});
     } else {
-      out.append(piece.data(), piece.size());
       remaining -= *n;
-      if (remaining == 0) break;
+      if (remaining == 0) SetWriteStage(WriteStage::kLastWrite);
+      written = socket_->Write({head, data});
     }
-    if (absl::Status s = socket_->Write(out); !s.ok()) return WithContext("writing request", s);
-    out.clear();
+    if (!written.ok()) return WithContext("writing request", written);
+    head = {};
   }
+  if (!chunked && *job.content_length > 0) return absl::OkStatus();  // Ended by its last piece.
+  // The end of a chunked body, or the head of an empty one.
   SetWriteStage(WriteStage::kLastWrite);
-  return WithContext("writing request", socket_->Write(out));
+  return WithContext("writing request",
+                     socket_->Write({head, chunked ? wire::kLastChunk : absl::string_view()}));
 }
 
 void Connection::ReadLoop() {
@@ -381,6 +422,19 @@ bool Connection::ReadOneResponse(PendingRead& pending) {
     if (!pooled.ok()) Close(pooled);
     return pooled.ok();
   }
+  if (framing->kind == wire::BodyFraming::Kind::kContentLength &&
+      input_.buffered() >= framing->length) {
+    // The whole body is here already (the common small response): judge the
+    // connection now and wake the caller once, with no body-end round trip.
+    std::string bytes(framing->length, '\0');
+    input_.Read(bytes.data(), bytes.size()).IgnoreError();  // Served from the buffer.
+    absl::Status reusable = JudgeReuse(keep_alive);
+    response.body = std::make_unique<ReceivedBody>(
+        std::move(bytes), reusable.ok() ? shared_from_this() : nullptr);
+    pending.result->Send(ReadResult{std::move(response)});
+    if (!reusable.ok()) Close(reusable);
+    return reusable.ok();
+  }
   response.body = std::make_unique<ConnectionBody>(shared_from_this(), *framing,
                                                    options_.max_response_header_bytes);
   pending.result->Send(ReadResult{std::move(response)});
@@ -411,6 +465,20 @@ bool Connection::WroteRequestCompletely() {
 }
 
 absl::Status Connection::ReturnToPool(bool keep_alive) {
+  if (absl::Status reusable = JudgeReuse(keep_alive); !reusable.ok()) return reusable;
+  std::shared_ptr<IdlePool> pool = pool_.lock();
+  if (pool == nullptr) return absl::CancelledError("transport destroyed");
+  return pool->Put(shared_from_this());
+}
+
+void Connection::ReturnReadConnectionToPool() {
+  std::shared_ptr<IdlePool> pool = pool_.lock();
+  absl::Status pooled =
+      pool == nullptr ? absl::CancelledError("transport destroyed") : pool->Put(shared_from_this());
+  if (!pooled.ok()) Close(pooled);
+}
+
+absl::Status Connection::JudgeReuse(bool keep_alive) {
   {
     absl::MutexLock lock(&mu_);
     --expected_responses_;
@@ -425,9 +493,7 @@ absl::Status Connection::ReturnToPool(bool keep_alive) {
   if (input_.buffered() > 0) {
     return absl::FailedPreconditionError("unsolicited bytes after the response");
   }
-  std::shared_ptr<IdlePool> pool = pool_.lock();
-  if (pool == nullptr) return absl::CancelledError("transport destroyed");
-  return pool->Put(shared_from_this());
+  return absl::OkStatus();
 }
 
 absl::Status Connection::DescribeHeadFailure(const absl::Status& read_error) {

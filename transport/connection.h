@@ -5,8 +5,11 @@
 // response heads and, while idle, watches the socket. The caller's thread
 // coordinates them through capacity-1 channels: requests to the writer
 // (writech), requests to the reader (reqch), and writeErrCh, on which the
-// writer reports each request's write result to the reader. Response bodies
-// are read on the caller's thread, while the reader waits for the end.
+// writer reports each request's write result to the reader. A body that
+// arrived with its head is handed over whole, the connection already judged,
+// so the caller is woken once; a longer body is read on the caller's thread
+// while the reader waits for its end. Either way the connection returns to
+// the pool only once the caller has read the body to its end.
 //
 // The safety rule (Go commit 6278a954, Go issues 7569 and 7620): the
 // connection returns to the idle pool only if the request was written
@@ -103,6 +106,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // after the reader has decided whether the connection is reused.
   void BodyDone();
   wire::BufferedReader& body_input() { return input_; }
+  // Called on the caller's thread once it has read to the end a body that
+  // the reader received whole and judged reusable: the pool takes the
+  // connection now, or it closes.
+  void ReturnReadConnectionToPool();
 
  private:
   // Where the writer is with the current request. A response that ends
@@ -136,8 +143,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadLoop();
   void WriteLoop();
-  // Writes one request; `chunk` is the writer's buffer for body pieces.
-  absl::Status WriteRequest(WriteJob& job, std::string& chunk);
+  // Writes one request; `piece` is the writer's buffer for body pieces.
+  absl::Status WriteRequest(WriteJob& job, std::string& piece);
   // Waits while the connection is idle. Returns false if it closed instead.
   bool AwaitNextResponse();
   // Closes with `reason` unless a request is expected; atomic with
@@ -155,6 +162,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Ends one exchange: puts the connection back in the idle pool if the reuse
   // rule allows. Returns OK if it did, else why not (the close reason).
   absl::Status ReturnToPool(bool keep_alive);
+  // Ends one exchange on the reader's side: OK if the reuse rule allows
+  // another (all but the pool's consent), else why not.
+  absl::Status JudgeReuse(bool keep_alive);
 
   const uint64_t id_;
   const std::string pool_key_;

@@ -5,11 +5,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -42,14 +46,28 @@ class TcpConn final : public NetConn {
     }
   }
 
-  absl::Status Write(absl::string_view data) override {
-    while (!data.empty()) {
-      const ssize_t sent = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+  absl::Status Write(absl::Span<const absl::string_view> pieces) override {
+    std::vector<iovec> left;
+    for (absl::string_view piece : pieces) {
+      if (!piece.empty()) left.push_back({const_cast<char*>(piece.data()), piece.size()});
+    }
+    size_t first = 0;  // Index of the first iovec not yet written in full.
+    while (first < left.size()) {
+      msghdr message{};
+      message.msg_iov = left.data() + first;
+      message.msg_iovlen = std::min<size_t>(left.size() - first, IOV_MAX);
+      ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
       if (sent < 0) {
         if (errno == EINTR) continue;
         return ErrnoError("write", errno);
       }
-      data.remove_prefix(static_cast<size_t>(sent));
+      while (sent > 0) {
+        const size_t step = std::min(static_cast<size_t>(sent), left[first].iov_len);
+        left[first].iov_base = static_cast<char*>(left[first].iov_base) + step;
+        left[first].iov_len -= step;
+        sent -= static_cast<ssize_t>(step);
+        if (left[first].iov_len == 0) ++first;
+      }
     }
     return absl::OkStatus();
   }

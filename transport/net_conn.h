@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "absl/time/time.h"
 #include "transport/wire/byte_source.h"
 
@@ -25,8 +26,10 @@ class NetConn : public wire::ByteSource {
   // Reads up to `n` bytes; 0 at end of stream. With a read timeout set and no
   // byte arriving in time, fails with absl::DeadlineExceededError.
   absl::StatusOr<size_t> Read(char* buf, size_t n) override = 0;
-  // Writes all of `data` or fails.
-  virtual absl::Status Write(absl::string_view data) = 0;
+  // Writes all of `pieces`, in order, as one stream, or fails. The pieces
+  // are gathered (one system call where the OS allows), so a message's head
+  // and a piece of its body need not be copied together first.
+  virtual absl::Status Write(absl::Span<const absl::string_view> pieces) = 0;
   // Applies to Reads that start afterwards; absl::InfiniteDuration() clears it.
   virtual absl::Status SetReadTimeout(absl::Duration timeout) = 0;
   // Ends the stream in both directions and wakes blocked Reads and Writes.
@@ -41,7 +44,9 @@ class ForwardingNetConn : public NetConn {
   explicit ForwardingNetConn(std::unique_ptr<NetConn> inner) : inner_(std::move(inner)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override { return inner_->Read(buf, n); }
-  absl::Status Write(absl::string_view data) override { return inner_->Write(data); }
+  absl::Status Write(absl::Span<const absl::string_view> pieces) override {
+    return inner_->Write(pieces);
+  }
   absl::Status SetReadTimeout(absl::Duration timeout) override {
     return inner_->SetReadTimeout(timeout);
   }

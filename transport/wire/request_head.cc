@@ -64,8 +64,6 @@ std::string SerializeRequestHead(const RequestHead& head) {
   return out;
 }
 
-std::string EncodeChunk(absl::string_view data) {
-  return absl::StrCat(absl::StrFormat("%x", data.size()), "\r\n", data, "\r\n");
-}
+std::string ChunkSizeLine(size_t size) { return absl::StrFormat("%x\r\n", size); }
 
 }  // namespace h1::wire

@@ -19,9 +19,11 @@ absl::Status ValidateRequestHead(const RequestHead& head);
 // The head's bytes, ending in the blank line. Call ValidateRequestHead first.
 std::string SerializeRequestHead(const RequestHead& head);
 
-// One chunk of a chunked body: hex size, CRLF, data, CRLF. `data` must not
-// be empty (an empty chunk ends the body: see kLastChunk).
-std::string EncodeChunk(absl::string_view data);
+// A chunk of a chunked body is ChunkSizeLine(data.size()), the data, then
+// kChunkEnd; `size` must not be 0 (an empty chunk ends the body: see
+// kLastChunk). Kept apart so the data can be written without a copy.
+std::string ChunkSizeLine(size_t size);
+inline constexpr absl::string_view kChunkEnd = "\r\n";
 inline constexpr absl::string_view kLastChunk = "0\r\n\r\n";
 
 }  // namespace h1::wire
