@@ -26,10 +26,14 @@
 #include "absl/time/clock.h"
 #include "bench/bench_client.h"
 #include "bench/stats.h"
+#include "testserver/scripted_server.h"
 #include "transport/transport.h"
 
 namespace h1::bench {
 namespace {
+
+// What nginx serves at /small (tools/nginx/nginx.conf).
+constexpr absl::string_view kSmallBody = "hello from nginx\n";
 
 struct Case {
   std::string name;
@@ -186,6 +190,33 @@ void ReportAfterEarlyResponse(const Target& target, int samples) {
               absl::FormatDuration(TransportOptions().reuse_grace_period).c_str());
 }
 
+// The issue lets the benchmark use nginx or the project's own test server,
+// whichever is faster: the floor client measures both on the small cases.
+void ReportServerChoice(const Target& nginx, const std::function<int(int)>& n) {
+  testserver::ScriptedServer small(testserver::AnswerEvery(testserver::OkResponse(kSmallBody)));
+  testserver::ScriptedServer large(
+      testserver::AnswerEvery(testserver::OkResponse(std::string(64 * 1024, 'l'))));
+  const std::vector<std::pair<Case, uint16_t>> cases = {
+      {{"sequential GET, 1 connection", "GET", "/small", "", 17, 1, n(3000)}, small.port()},
+      {{"GET, 8 connections", "GET", "/small", "", 17, 8, n(1000)}, small.port()},
+      {{"64 KiB GET, 1 connection", "GET", "/64k", "", 65536, 1, n(1000)}, large.port()},
+  };
+  std::printf("\nserver choice: the floor client against each server (req/s)\n");
+  std::printf("%-30s %12s %20s\n", "case", "nginx", "scripted test server");
+  for (const auto& [c, own_port] : cases) {
+    const Target own{nginx.host, own_port};
+    const Contender on_nginx{"nginx", [&](int) { return RawSocketClients(nginx); }};
+    const Contender on_own{"test server", [&](int) { return RawSocketClients(own); }};
+    Samples nginx_total, own_total;
+    for (int round = 0; round < 3; ++round) {
+      nginx_total.Merge(RunOnce(on_nginx, c));
+      own_total.Merge(RunOnce(on_own, c));
+    }
+    std::printf("%-30s %12.0f %20.0f\n", c.name.c_str(), nginx_total.RequestsPerSecond(),
+                own_total.RequestsPerSecond());
+  }
+}
+
 int Main(int argc, char** argv) {
   int rounds = 3;
   double scale = 1.0;
@@ -238,6 +269,7 @@ int Main(int argc, char** argv) {
     }
     std::fflush(stdout);
   }
+  ReportServerChoice(target, n);
   ReportIdleFootprint(target);
   ReportAfterEarlyResponse(target, n(200));
   const std::string stop = absl::StrCat(workspace ? workspace : ".", "/tools/nginx/stop.sh ",
