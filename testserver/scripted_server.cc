@@ -59,6 +59,17 @@ absl::StatusOr<SeenRequest> PeerConn::ReadRequest() {
   return seen;
 }
 
+absl::StatusOr<uint64_t> PeerConn::SkipRequestBody(const wire::RequestHead& head) {
+  absl::StatusOr<wire::BodyFraming> framing = wire::RequestBodyFraming(head);
+  if (!framing.ok()) return framing.status();
+  wire::BodyReader body_reader(&in_, *framing);
+  uint64_t skipped = 0;
+  absl::Status status =
+      wire::ReadEach(body_reader, [&skipped](absl::string_view piece) { skipped += piece.size(); });
+  if (!status.ok()) return status;
+  return skipped;
+}
+
 absl::Status PeerConn::Write(absl::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);

@@ -47,6 +47,9 @@ class PeerConn {
   absl::StatusOr<wire::RequestHead> ReadRequestHead();
   // Reads a whole request (head and body) and logs it with the server.
   absl::StatusOr<SeenRequest> ReadRequest();
+  // Reads and drops the body of the request whose head was just read; not
+  // logged. Returns the number of body bytes.
+  absl::StatusOr<uint64_t> SkipRequestBody(const wire::RequestHead& head);
   absl::Status Write(absl::string_view bytes);
   // Reads and drops input until the client closes or resets.
   void DiscardUntilEof();

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "transport/wire/body_framing.h"
 #include "transport/wire/buffered_reader.h"
 #include "transport/wire/headers.h"
@@ -47,19 +48,30 @@ class BodyReader {
   absl::Status error_;
 };
 
-// Reads from `reader` until its Read returns 0, into a string. Serves any
-// reader with `absl::StatusOr<size_t> Read(char*, size_t)`: BodyReader,
+// Reads from `reader` until its Read returns 0, handing each piece to
+// `sink(absl::string_view)`. Serves any reader with
+// `absl::StatusOr<size_t> Read(char*, size_t)`: BodyReader,
 // h1::ResponseBody, a ByteSource.
-template <typename Reader>
-absl::StatusOr<std::string> ReadToEnd(Reader& reader) {
-  std::string all;
+template <typename Reader, typename Sink>
+absl::Status ReadEach(Reader& reader, Sink&& sink) {
   char buf[16 * 1024];
   for (;;) {
     absl::StatusOr<size_t> n = reader.Read(buf, sizeof(buf));
     if (!n.ok()) return n.status();
-    if (*n == 0) return all;
-    all.append(buf, *n);
+    if (*n == 0) return absl::OkStatus();
+    sink(absl::string_view(buf, *n));
   }
+}
+
+// Reads from `reader` (as ReadEach) until its end, into a string.
+template <typename Reader>
+absl::StatusOr<std::string> ReadToEnd(Reader& reader) {
+  std::string all;
+  absl::Status status = ReadEach(reader, [&all](absl::string_view piece) {
+    all.append(piece.data(), piece.size());
+  });
+  if (!status.ok()) return status;
+  return all;
 }
 
 }  // namespace h1::wire
