@@ -7,7 +7,7 @@
 // and threads at 64 connections, and the latency of the request after an
 // early response (both against nginx).
 //
-//   bazel run -c opt //bench:client_bench [-- --rounds=N --scale=F]
+//   bazel run -c opt //bench:client_bench [-- --rounds=N --scale=F --only=SUBSTRING]
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -216,11 +216,12 @@ testserver::ScriptedServer::Script ServeLikeNginx() {
 
 // The server for a case is whichever lets the floor client go faster (nginx
 // or the project's scripted test server), so that the server is as little of
-// a bottleneck as it can be: measured in three interleaved short rounds.
+// a bottleneck as it can be: measured in three interleaved rounds of half
+// the case.
 const Server& FasterServer(const Case& c, const std::vector<Server>& servers) {
   const Contender floor{"floor", [](const Target& server, int) { return RawSocketClients(server); }};
   Case probe = c;
-  probe.requests_per_connection = std::max(1, c.requests_per_connection / 5);
+  probe.requests_per_connection = std::max(1, c.requests_per_connection / 2);
   std::vector<Samples> totals(servers.size());
   for (int round = 0; round < 3; ++round) {
     for (size_t k = 0; k < servers.size(); ++k) {
@@ -242,11 +243,16 @@ const Server& FasterServer(const Case& c, const std::vector<Server>& servers) {
 int Main(int argc, char** argv) {
   int rounds = 3;
   double scale = 1.0;
+  absl::string_view only;  // Runs only the cases whose name contains it.
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (absl::ConsumePrefix(&arg, "--rounds=") && absl::SimpleAtoi(arg, &rounds)) continue;
     if (absl::ConsumePrefix(&(arg = argv[i]), "--scale=") && absl::SimpleAtod(arg, &scale)) continue;
-    std::fprintf(stderr, "usage: client_bench [--rounds=N] [--scale=F]\n");
+    if (absl::ConsumePrefix(&(arg = argv[i]), "--only=")) {
+      only = arg;
+      continue;
+    }
+    std::fprintf(stderr, "usage: client_bench [--rounds=N] [--scale=F] [--only=SUBSTRING]\n");
     return 2;
   }
   const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
@@ -263,7 +269,7 @@ int Main(int argc, char** argv) {
                                        {"scripted", {"127.0.0.1", scripted.port()}}};
   const auto n = [scale](int requests) { return std::max(1, static_cast<int>(requests * scale)); };
   const std::string mib(1 << 20, 'p');
-  const std::vector<Case> cases = {
+  std::vector<Case> cases = {
       {"sequential GET, 1 connection", "GET", "/small", "", 17, 1, n(5000)},
       {"GET, 8 connections", "GET", "/small", "", 17, 8, n(1000)},
       {"GET, 64 connections", "GET", "/small", "", 17, 64, n(150)},
@@ -277,6 +283,9 @@ int Main(int argc, char** argv) {
       {"cpp-httplib", [](const Target& t, int) { return HttplibClients(t); }},
   };
 
+  cases.erase(std::remove_if(cases.begin(), cases.end(),
+                             [only](const Case& c) { return !absl::StrContains(c.name, only); }),
+              cases.end());
   std::vector<const Server*> chosen;
   for (const Case& c : cases) chosen.push_back(&FasterServer(c, servers));
   std::printf("\n%-30s %-9s %-20s %10s %9s %9s %9s %7s\n", "case", "server", "client", "req/s",
