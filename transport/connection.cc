@@ -277,7 +277,9 @@ void Connection::SetWriteStage(WriteStage stage) {
 }
 
 void Connection::WriteLoop() {
-  std::string piece;  // Reused for every request body this writer sends.
+  // Reused for every request body this writer sends; allocated with the
+  // first, and uninitialized, so a connection that sends none pays nothing.
+  std::unique_ptr<char[]> piece;
   while (std::optional<WriteJob> job = writech_.Recv()) {
     absl::Status result = WriteRequest(*job, piece);
     job->body.reset();  // The caller's body source is never read again.
@@ -292,7 +294,7 @@ void Connection::WriteLoop() {
   }
 }
 
-absl::Status Connection::WriteRequest(WriteJob& job, std::string& piece) {
+absl::Status Connection::WriteRequest(WriteJob& job, std::unique_ptr<char[]>& piece) {
   absl::string_view head = job.head;  // Goes out with the first body piece.
   if (job.body == nullptr) {
     SetWriteStage(WriteStage::kLastWrite);
@@ -300,12 +302,12 @@ absl::Status Connection::WriteRequest(WriteJob& job, std::string& piece) {
   }
   const bool chunked = !job.content_length.has_value();
   uint64_t remaining = job.content_length.value_or(0);
-  piece.resize(kWriteChunk);
+  if (piece == nullptr) piece.reset(new char[kWriteChunk]);
   // Each piece is written before the source is read again, so bytes never
   // wait behind a slow source; it is gathered with its framing, not copied.
   while (chunked || remaining > 0) {
     const size_t want = chunked ? kWriteChunk : std::min<uint64_t>(kWriteChunk, remaining);
-    absl::StatusOr<size_t> n = job.body->Read(piece.data(), want);
+    absl::StatusOr<size_t> n = job.body->Read(piece.get(), want);
     if (closed_.HasFired()) {
       return absl::CancelledError("connection closed while the request body was being written");
     }
@@ -316,7 +318,7 @@ absl::Status Connection::WriteRequest(WriteJob& job, std::string& piece) {
           absl::StrCat("request body ended after ", *job.content_length - remaining, " of ",
                        *job.content_length, " bytes (Content-Length)"));
     }
-    const absl::string_view data(piece.data(), *n);
+    const absl::string_view data(piece.get(), *n);
     absl::Status written;
     if (chunked) {
       written = socket_->Write({head, wire::ChunkSizeLine(*n), data, wire::kChunkEnd});

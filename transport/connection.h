@@ -144,7 +144,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadLoop();
   void WriteLoop();
   // Writes one request; `piece` is the writer's buffer for body pieces.
-  absl::Status WriteRequest(WriteJob& job, std::string& piece);
+  absl::Status WriteRequest(WriteJob& job, std::unique_ptr<char[]>& piece);
   // Waits while the connection is idle. Returns false if it closed instead.
   bool AwaitNextResponse();
   // Closes with `reason` unless a request is expected; atomic with

@@ -10,16 +10,18 @@
 namespace h1::wire {
 
 BufferedReader::BufferedReader(ByteSource* source, size_t buffer_size)
-    : source_(source), buffer_(buffer_size, '\0') {}
+    // Left uninitialized: a page costs memory only once bytes land in it, so
+    // an idle connection with a large buffer stays small.
+    : source_(source), buffer_(new char[buffer_size]), capacity_(buffer_size) {}
 
 absl::StatusOr<bool> BufferedReader::Fill() {
   if (begin_ == end_) begin_ = end_ = 0;
-  if (end_ == buffer_.size()) {
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+  if (end_ == capacity_) {
+    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
-  absl::StatusOr<size_t> n = source_->Read(buffer_.data() + end_, buffer_.size() - end_);
+  absl::StatusOr<size_t> n = source_->Read(buffer_.get() + end_, capacity_ - end_);
   if (!n.ok()) return n.status();
   if (*n == 0) {
     saw_eof_ = true;
@@ -32,7 +34,7 @@ absl::StatusOr<bool> BufferedReader::Fill() {
 absl::StatusOr<std::string> BufferedReader::ReadLine(size_t max_length, bool* partial) {
   std::string line;
   for (;;) {
-    const char* start = buffer_.data() + begin_;
+    const char* start = buffer_.get() + begin_;
     const void* lf = std::memchr(start, '\n', end_ - begin_);
     const size_t take = lf ? static_cast<const char*>(lf) - start + 1 : end_ - begin_;
     if (line.size() + take > max_length) {
@@ -61,7 +63,7 @@ absl::StatusOr<size_t> BufferedReader::Read(char* out, size_t n) {
   if (n == 0) return 0;
   if (begin_ == end_) {
     // Large reads bypass the buffer.
-    if (n >= buffer_.size()) {
+    if (n >= capacity_) {
       absl::StatusOr<size_t> got = source_->Read(out, n);
       if (got.ok()) {
         if (*got == 0) saw_eof_ = true;
@@ -74,7 +76,7 @@ absl::StatusOr<size_t> BufferedReader::Read(char* out, size_t n) {
     if (!*more) return 0;
   }
   const size_t count = std::min(n, end_ - begin_);
-  std::memcpy(out, buffer_.data() + begin_, count);
+  std::memcpy(out, buffer_.get() + begin_, count);
   begin_ += count;
   consumed_ += count;
   return count;

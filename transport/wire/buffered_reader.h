@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -44,7 +45,8 @@ class BufferedReader {
   absl::StatusOr<bool> Fill();
 
   ByteSource* source_;
-  std::string buffer_;
+  const std::unique_ptr<char[]> buffer_;
+  const size_t capacity_;
   size_t begin_ = 0;
   size_t end_ = 0;
   bool saw_eof_ = false;
