@@ -136,8 +136,8 @@ void ReportIdleFootprint(const Target& target) {
   }
   for (auto& t : threads) t.join();
   const auto [rss_after, threads_after] = RssAndThreads();
-  std::printf("\nh1 with %d idle connections: %d pooled, RSS +%lld KiB (%.1f KiB per connection), "
-              "threads %d -> %d\n",
+  std::printf("h1 with %d idle connections: %d pooled, RSS +%lld KiB (%.1f KiB per connection), "
+              "threads %d -> %d\n\n",
               kConnections, transport.IdleConnectionCount(),
               static_cast<long long>(rss_after - rss_before),
               static_cast<double>(rss_after - rss_before) / kConnections, threads_before,
@@ -286,6 +286,8 @@ int Main(int argc, char** argv) {
   cases.erase(std::remove_if(cases.begin(), cases.end(),
                              [only](const Case& c) { return !absl::StrContains(c.name, only); }),
               cases.end());
+  // First, so that no earlier case left freed memory for the connections to reuse.
+  ReportIdleFootprint(target);
   std::vector<const Server*> chosen;
   for (const Case& c : cases) chosen.push_back(&FasterServer(c, servers));
   std::printf("\n%-30s %-9s %-20s %10s %9s %9s %9s %7s\n", "case", "server", "client", "req/s",
@@ -308,7 +310,6 @@ int Main(int argc, char** argv) {
     }
     std::fflush(stdout);
   }
-  ReportIdleFootprint(target);
   ReportAfterEarlyResponse(target, n(200));
   const std::string stop = absl::StrCat(workspace ? workspace : ".", "/tools/nginx/stop.sh ",
                                         nginx_dir);
