@@ -7,11 +7,13 @@
 //   then:   that many piece sizes, then the response bytes.
 // Up to four responses are read back to back from the stream, as a kept-alive
 // connection would. Invariants: every error has a message; a body framed by
-// Content-Length yields exactly that many bytes; nothing is consumed past the
-// input.
+// Content-Length yields exactly that many bytes; a body taken whole from the
+// buffer (TakeWholeBody) is exactly what the streaming reader decodes;
+// nothing is consumed past the input.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "transport/wire/buffered_reader.h"
 #include "transport/wire/byte_source.h"
 #include "transport/wire/message_head.h"
+#include "transport/wire/whole_body.h"
 
 namespace {
 
@@ -70,6 +73,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Check(!framing.status().message().empty());
       break;
     }
+    // A body already buffered in full may be taken at once; it must be what
+    // the streaming reader decodes from the same bytes, and end where it ends.
+    const std::string buffered(in.buffered_bytes());
+    const uint64_t consumed_before = in.consumed();
+    if (std::optional<h1::wire::WholeBody> whole =
+            h1::wire::TakeWholeBody(in, *framing, h1::wire::kDefaultMaxHeaderBytes)) {
+      h1::wire::ScriptedByteSource same_bytes(buffered);
+      h1::wire::BufferedReader again(&same_bytes);
+      h1::wire::BodyReader streamed(&again, *framing);
+      absl::StatusOr<std::string> expected = h1::wire::ReadToEnd(streamed);
+      Check(expected.ok() && *expected == whole->bytes && streamed.trailers() == whole->trailers);
+      Check(in.consumed() - consumed_before == again.consumed());
+      if (!h1::wire::ResponseAllowsReuse(*head, *framing)) break;
+      continue;
+    }
+    Check(in.consumed() == consumed_before);
     h1::wire::BodyReader body(&in, *framing);
     absl::StatusOr<size_t> got;
     uint64_t total = 0;

@@ -175,6 +175,36 @@ TEST(ReuseTest, HeadResponseIsReused) {
   ExpectNothingLeaked(dialer);
 }
 
+// The rest of the body arrives only after the caller has read its start:
+// the body is streamed to the caller, and the connection is still reused.
+TEST(ReuseTest, ChunkedBodyArrivingInPiecesIsStreamedThenReused) {
+  absl::Notification caller_read_first_chunk;
+  ScriptedServer server([&](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nchun\r\n")
+                    .ok());
+    caller_read_first_chunk.WaitForNotification();
+    ASSERT_TRUE(conn.Write("3\r\nked\r\n0\r\nX-Checksum: 42\r\n\r\n").ok());
+    AnswerEvery(OkResponse("second"))(conn);
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> first = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(first.ok()) << first.status();
+    char buf[4];
+    ASSERT_EQ(*first->body->Read(buf, sizeof(buf)), 4u);
+    EXPECT_EQ(std::string(buf, 4), "chun");
+    caller_read_first_chunk.Notify();
+    EXPECT_EQ(ReadBody(*first), "ked");
+    EXPECT_EQ(first->body->trailers().Get("x-checksum"), "42");
+    const Fetched second = Fetch(transport, server.Url("/"));
+    EXPECT_EQ(second.body, "second");
+    EXPECT_EQ(second.conn.id, 1u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
 TEST(ReuseTest, ChunkedResponseIsReusedAndTrailersKept) {
   ScriptedServer server(AnswerEvery(
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"

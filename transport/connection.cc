@@ -12,6 +12,7 @@
 #include "transport/wire/body_reader.h"
 #include "transport/wire/message_head.h"
 #include "transport/wire/request_head.h"
+#include "transport/wire/whole_body.h"
 
 namespace h1 {
 namespace {
@@ -83,12 +84,12 @@ class ConnectionBody final : public ConnectionBoundBody {
 // (then the pool takes it) or stops early (then it is closed).
 class ReceivedBody final : public ConnectionBoundBody {
  public:
-  ReceivedBody(std::string bytes, std::shared_ptr<Connection> reusable)
-      : ConnectionBoundBody(std::move(reusable)), bytes_(std::move(bytes)) {}
+  ReceivedBody(wire::WholeBody whole, std::shared_ptr<Connection> reusable)
+      : ConnectionBoundBody(std::move(reusable)), whole_(std::move(whole)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    const size_t count = std::min(n, bytes_.size() - offset_);
-    std::memcpy(buf, bytes_.data() + offset_, count);
+    const size_t count = std::min(n, whole_.bytes.size() - offset_);
+    std::memcpy(buf, whole_.bytes.data() + offset_, count);
     offset_ += count;
     if (count == 0 && n > 0 && conn_ != nullptr) {
       conn_->ReturnReadConnectionToPool();
@@ -97,12 +98,11 @@ class ReceivedBody final : public ConnectionBoundBody {
     return count;
   }
 
-  const wire::Headers& trailers() const override { return trailers_; }
+  const wire::Headers& trailers() const override { return whole_.trailers; }
 
  private:
-  const std::string bytes_;
+  const wire::WholeBody whole_;
   size_t offset_ = 0;
-  wire::Headers trailers_;
 };
 
 class EmptyBody final : public ResponseBody {
@@ -424,15 +424,13 @@ bool Connection::ReadOneResponse(PendingRead& pending) {
     if (!pooled.ok()) Close(pooled);
     return pooled.ok();
   }
-  if (framing->kind == wire::BodyFraming::Kind::kContentLength &&
-      input_.buffered() >= framing->length) {
+  if (std::optional<wire::WholeBody> whole =
+          wire::TakeWholeBody(input_, *framing, options_.max_response_header_bytes)) {
     // The whole body is here already (the common small response): judge the
     // connection now and wake the caller once, with no body-end round trip.
-    std::string bytes(framing->length, '\0');
-    input_.Read(bytes.data(), bytes.size()).IgnoreError();  // Served from the buffer.
     absl::Status reusable = JudgeReuse(keep_alive);
-    response.body = std::make_unique<ReceivedBody>(
-        std::move(bytes), reusable.ok() ? shared_from_this() : nullptr);
+    response.body = std::make_unique<ReceivedBody>(*std::move(whole),
+                                                   reusable.ok() ? shared_from_this() : nullptr);
     pending.result->Send(ReadResult{std::move(response)});
     if (!reusable.ok()) Close(reusable);
     return reusable.ok();
@@ -468,16 +466,17 @@ bool Connection::WroteRequestCompletely() {
 
 absl::Status Connection::ReturnToPool(bool keep_alive) {
   if (absl::Status reusable = JudgeReuse(keep_alive); !reusable.ok()) return reusable;
-  std::shared_ptr<IdlePool> pool = pool_.lock();
-  if (pool == nullptr) return absl::CancelledError("transport destroyed");
-  return pool->Put(shared_from_this());
+  return PutInPool();
 }
 
 void Connection::ReturnReadConnectionToPool() {
+  if (absl::Status pooled = PutInPool(); !pooled.ok()) Close(pooled);
+}
+
+absl::Status Connection::PutInPool() {
   std::shared_ptr<IdlePool> pool = pool_.lock();
-  absl::Status pooled =
-      pool == nullptr ? absl::CancelledError("transport destroyed") : pool->Put(shared_from_this());
-  if (!pooled.ok()) Close(pooled);
+  if (pool == nullptr) return absl::CancelledError("transport destroyed");
+  return pool->Put(shared_from_this());
 }
 
 absl::Status Connection::JudgeReuse(bool keep_alive) {

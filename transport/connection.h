@@ -165,6 +165,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Ends one exchange on the reader's side: OK if the reuse rule allows
   // another (all but the pool's consent), else why not.
   absl::Status JudgeReuse(bool keep_alive);
+  // Offers the connection to the idle pool; OK if it took it.
+  absl::Status PutInPool();
 
   const uint64_t id_;
   const std::string pool_key_;

@@ -82,6 +82,12 @@ absl::StatusOr<size_t> BufferedReader::Read(char* out, size_t n) {
   return count;
 }
 
+void BufferedReader::Skip(size_t n) {
+  n = std::min(n, end_ - begin_);
+  begin_ += n;
+  consumed_ += n;
+}
+
 absl::StatusOr<bool> BufferedReader::Peek() {
   if (begin_ != end_) return true;
   return Fill();

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "transport/wire/byte_source.h"
 
 namespace h1::wire {
@@ -35,6 +36,12 @@ class BufferedReader {
   absl::StatusOr<bool> Peek();
 
   size_t buffered() const { return end_ - begin_; }
+  // The buffered bytes, valid until the next call that reads or skips.
+  absl::string_view buffered_bytes() const {
+    return absl::string_view(buffer_.get() + begin_, end_ - begin_);
+  }
+  // Drops `n` buffered bytes (at most buffered()) as if they had been read.
+  void Skip(size_t n);
   // Bytes handed out so far by ReadLine and Read, line endings included.
   uint64_t consumed() const { return consumed_; }
   // True once the source has reported end of stream.
