@@ -13,8 +13,8 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -47,7 +47,7 @@ class TcpConn final : public NetConn {
   }
 
   absl::Status Write(absl::Span<const absl::string_view> pieces) override {
-    std::vector<iovec> left;
+    absl::InlinedVector<iovec, 4> left;
     for (absl::string_view piece : pieces) {
       if (!piece.empty()) left.push_back({const_cast<char*>(piece.data()), piece.size()});
     }
