@@ -201,27 +201,9 @@ absl::Duration Connection::MarkTaken(absl::Time now) {
   return now - idle_since_;
 }
 
-absl::StatusOr<Response> Connection::RoundTrip(Request& request, const HttpUrl& url,
+absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_view head,
                                                RetryHint* retry_hint) {
   *retry_hint = RetryHint::kNone;
-  wire::RequestHead head;
-  head.method = request.method;
-  head.target = url.target;
-  head.headers.Add("Host", url.HostHeader());
-  for (const auto& [name, value] : request.headers.fields()) head.headers.Add(name, value);
-  if (request.body != nullptr) {
-    if (request.content_length.has_value()) {
-      head.headers.Add("Content-Length", absl::StrCat(*request.content_length));
-    } else {
-      head.headers.Add("Transfer-Encoding", "chunked");
-    }
-  } else if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
-    head.headers.Add("Content-Length", "0");
-  }
-  if (options_.disable_keep_alives && !request.headers.HasToken("Connection", "close")) {
-    head.headers.Add("Connection", "close");
-  }
-
   PendingRead pending;
   pending.method = request.method;
   pending.request_asked_close = options_.disable_keep_alives ||
@@ -248,7 +230,7 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, const HttpUrl& 
     *retry_hint = RetryHint::kNothingWritten;  // The body was not taken yet.
     return WithContext("connection closed before the request was sent", close_reason());
   }
-  if (!writech_.Send(WriteJob{wire::SerializeRequestHead(head), std::move(request.body),
+  if (!writech_.Send(WriteJob{std::string(head), std::move(request.body),
                               request.content_length})) {
     // Closed before the writer took the request: nothing was written, but a
     // body went with the dropped job, so only a bodiless request may go again.

@@ -44,7 +44,6 @@
 #include "transport/net_conn.h"
 #include "transport/request.h"
 #include "transport/response.h"
-#include "transport/url.h"
 #include "transport/wire/body_framing.h"
 #include "transport/wire/buffered_reader.h"
 
@@ -82,10 +81,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                            std::weak_ptr<IdlePool> pool);
   ~Connection();
 
-  // Sends `request` and waits for the response head. The request's body is
-  // moved out only when the writer takes the request. On failure
-  // `*retry_hint` says whether the request may be sent again elsewhere.
-  absl::StatusOr<Response> RoundTrip(Request& request, const HttpUrl& url,
+  // Sends `request`, whose validated head is already serialized as `head`,
+  // and waits for the response head. The request's body is moved out only
+  // when the writer takes the request. On failure `*retry_hint` says whether
+  // the request may be sent again elsewhere.
+  absl::StatusOr<Response> RoundTrip(Request& request, absl::string_view head,
                                      RetryHint* retry_hint);
 
   // Closes the connection: fires the close signal, shuts the socket down and

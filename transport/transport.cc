@@ -24,11 +24,33 @@ bool IsReplayable(const Request& request) {
          (m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE");
 }
 
-absl::Status Validate(const Request& request, const HttpUrl& url) {
+// The head to send: Host, the caller's fields, then the framing and close
+// fields the transport derives.
+wire::RequestHead OutgoingHead(const Request& request, const HttpUrl& url,
+                               bool disable_keep_alives) {
   wire::RequestHead head;
   head.method = request.method;
   head.target = url.target;
-  head.headers = request.headers;
+  head.headers.Add("Host", url.HostHeader());
+  for (const auto& [name, value] : request.headers.fields()) head.headers.Add(name, value);
+  if (request.body != nullptr) {
+    if (request.content_length.has_value()) {
+      head.headers.Add("Content-Length", absl::StrCat(*request.content_length));
+    } else {
+      head.headers.Add("Transfer-Encoding", "chunked");
+    }
+  } else if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
+    head.headers.Add("Content-Length", "0");
+  }
+  if (disable_keep_alives && !request.headers.HasToken("Connection", "close")) {
+    head.headers.Add("Connection", "close");
+  }
+  return head;
+}
+
+// Checks the request before a byte of it is written; `head` is its
+// OutgoingHead.
+absl::Status Validate(const Request& request, const wire::RequestHead& head) {
   if (absl::Status s = wire::ValidateRequestHead(head); !s.ok()) return s;
   for (const char* derived : {"Host", "Content-Length", "Transfer-Encoding"}) {
     if (request.headers.Has(derived)) {
@@ -60,7 +82,9 @@ int Transport::IdleConnectionCount() const { return pool_->size(); }
 absl::StatusOr<Response> Transport::RoundTrip(Request request) {
   absl::StatusOr<HttpUrl> url = ParseHttpUrl(request.url);
   if (!url.ok()) return url.status();
-  if (absl::Status s = Validate(request, *url); !s.ok()) return s;
+  const wire::RequestHead head = OutgoingHead(request, *url, options_.disable_keep_alives);
+  if (absl::Status s = Validate(request, head); !s.ok()) return s;
+  const std::string head_bytes = wire::SerializeRequestHead(head);
   const std::string key = url->PoolKey();
   const ConnectionOptions conn_options{
       options_.disable_keep_alives, options_.reuse_grace_period,
@@ -80,7 +104,7 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
                                pool_);
     }
     RetryHint hint = RetryHint::kNone;
-    absl::StatusOr<Response> response = conn->RoundTrip(request, *url, &hint);
+    absl::StatusOr<Response> response = conn->RoundTrip(request, head_bytes, &hint);
     if (response.ok()) {
       response->conn.was_idle = info.was_idle;
       response->conn.idle_time = info.idle_time;
