@@ -49,25 +49,29 @@ absl::StatusOr<wire::RequestHead> PeerConn::ReadRequestHead() { return wire::Rea
 absl::StatusOr<SeenRequest> PeerConn::ReadRequest() {
   absl::StatusOr<wire::RequestHead> head = ReadRequestHead();
   if (!head.ok()) return head.status();
-  absl::StatusOr<wire::BodyFraming> framing = wire::RequestBodyFraming(*head);
-  if (!framing.ok()) return framing.status();
-  wire::BodyReader body_reader(&in_, *framing);
-  absl::StatusOr<std::string> body = wire::ReadToEnd(body_reader);
-  if (!body.ok()) return body.status();
-  SeenRequest seen{index_, head->method, head->target, head->headers, *std::move(body)};
+  std::string body;
+  absl::Status status = ReadRequestBody(
+      *head, [&body](absl::string_view piece) { body.append(piece.data(), piece.size()); });
+  if (!status.ok()) return status;
+  SeenRequest seen{index_, head->method, head->target, head->headers, std::move(body)};
   server_->Log(seen);
   return seen;
 }
 
 absl::StatusOr<uint64_t> PeerConn::SkipRequestBody(const wire::RequestHead& head) {
+  uint64_t skipped = 0;
+  absl::Status status =
+      ReadRequestBody(head, [&skipped](absl::string_view piece) { skipped += piece.size(); });
+  if (!status.ok()) return status;
+  return skipped;
+}
+
+absl::Status PeerConn::ReadRequestBody(const wire::RequestHead& head,
+                                       absl::FunctionRef<void(absl::string_view)> sink) {
   absl::StatusOr<wire::BodyFraming> framing = wire::RequestBodyFraming(head);
   if (!framing.ok()) return framing.status();
   wire::BodyReader body_reader(&in_, *framing);
-  uint64_t skipped = 0;
-  absl::Status status =
-      wire::ReadEach(body_reader, [&skipped](absl::string_view piece) { skipped += piece.size(); });
-  if (!status.ok()) return status;
-  return skipped;
+  return wire::ReadEach(body_reader, sink);
 }
 
 absl::Status PeerConn::Write(absl::string_view bytes) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -66,6 +67,11 @@ class PeerConn {
 
  private:
   class FdSource;
+
+  // Reads the body of the request whose head was just read, handing each
+  // piece to `sink`.
+  absl::Status ReadRequestBody(const wire::RequestHead& head,
+                               absl::FunctionRef<void(absl::string_view)> sink);
 
   ScriptedServer* const server_;
   const int index_;
