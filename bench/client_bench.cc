@@ -50,7 +50,7 @@ struct Case {
 struct Contender {
   std::string name;
   // Makes the client factory for one run of a case with `connections`.
-  std::function<ClientFactory(const Target& server, int connections)> make;
+  std::function<ClientFactory(int connections)> make;
 };
 
 struct Server {
@@ -58,8 +58,8 @@ struct Server {
   Target target;
 };
 
-Samples RunOnce(const Contender& contender, const Target& server, const Case& c) {
-  ClientFactory factory = contender.make(server, c.connections);
+Samples RunOnce(const Contender& contender, const Case& c) {
+  ClientFactory factory = contender.make(c.connections);
   std::vector<std::unique_ptr<BenchClient>> clients;
   for (int i = 0; i < c.connections; ++i) clients.push_back(factory());
   std::vector<Samples> per_thread(c.connections);
@@ -91,6 +91,27 @@ Samples RunOnce(const Contender& contender, const Target& server, const Case& c)
     total.errors += s.errors;
   }
   return total;
+}
+
+// Runs every contender `rounds` times, interleaved round by round so that
+// drift hits them alike.
+std::vector<Samples> RunInterleaved(const std::vector<Contender>& contenders, const Case& c,
+                                    int rounds) {
+  std::vector<Samples> totals(contenders.size());
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t k = 0; k < contenders.size(); ++k) totals[k].Merge(RunOnce(contenders[k], c));
+  }
+  return totals;
+}
+
+// The clients compared, each against `server`; the floor first.
+std::vector<Contender> Contenders(const Target& server) {
+  return {
+      {"floor (raw socket)", [server](int) { return RawSocketClients(server); }},
+      {"h1::Transport", [server](int c) { return H1Clients(server, c); }},
+      {"libcurl", [server](int) { return CurlClients(server); }},
+      {"cpp-httplib", [server](int) { return HttplibClients(server); }},
+  };
 }
 
 std::string Micros(absl::Duration d) {
@@ -219,15 +240,13 @@ testserver::ScriptedServer::Script ServeLikeNginx() {
 // a bottleneck as it can be: measured in three interleaved rounds of half
 // the case.
 const Server& FasterServer(const Case& c, const std::vector<Server>& servers) {
-  const Contender floor{"floor", [](const Target& server, int) { return RawSocketClients(server); }};
+  std::vector<Contender> floors;
+  for (const Server& server : servers) {
+    floors.push_back({server.name, [t = server.target](int) { return RawSocketClients(t); }});
+  }
   Case probe = c;
   probe.requests_per_connection = std::max(1, c.requests_per_connection / 2);
-  std::vector<Samples> totals(servers.size());
-  for (int round = 0; round < 3; ++round) {
-    for (size_t k = 0; k < servers.size(); ++k) {
-      totals[k].Merge(RunOnce(floor, servers[k].target, probe));
-    }
-  }
+  const std::vector<Samples> totals = RunInterleaved(floors, probe, 3);
   size_t best = 0;
   std::string figures;
   for (size_t k = 0; k < servers.size(); ++k) {
@@ -276,13 +295,6 @@ int Main(int argc, char** argv) {
       {"1 MiB POST, 1 connection", "POST", "/upload", mib, 9, 1, n(100)},
       {"64 KiB GET, 1 connection", "GET", "/64k", "", 65536, 1, n(1500)},
   };
-  const std::vector<Contender> contenders = {
-      {"floor (raw socket)", [](const Target& t, int) { return RawSocketClients(t); }},
-      {"h1::Transport", [](const Target& t, int c) { return H1Clients(t, c); }},
-      {"libcurl", [](const Target& t, int) { return CurlClients(t); }},
-      {"cpp-httplib", [](const Target& t, int) { return HttplibClients(t); }},
-  };
-
   cases.erase(std::remove_if(cases.begin(), cases.end(),
                              [only](const Case& c) { return !absl::StrContains(c.name, only); }),
               cases.end());
@@ -294,12 +306,8 @@ int Main(int argc, char** argv) {
               "p50 us", "p99 us", "x floor", "errors");
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
-    std::vector<Samples> totals(contenders.size());
-    for (int round = 0; round < rounds; ++round) {
-      for (size_t k = 0; k < contenders.size(); ++k) {
-        totals[k].Merge(RunOnce(contenders[k], chosen[i]->target, c));
-      }
-    }
+    const std::vector<Contender> contenders = Contenders(chosen[i]->target);
+    const std::vector<Samples> totals = RunInterleaved(contenders, c, rounds);
     const double floor = totals[0].RequestsPerSecond();
     for (size_t k = 0; k < contenders.size(); ++k) {
       const Samples& s = totals[k];
