@@ -410,7 +410,7 @@ bool Connection::ReadOneResponse(PendingRead& pending) {
           wire::TakeWholeBody(input_, *framing, options_.max_response_header_bytes)) {
     // The whole body is here already (the common small response): judge the
     // connection now and wake the caller once, with no body-end round trip.
-    absl::Status reusable = JudgeReuse(keep_alive);
+    absl::Status reusable = EndExchange(keep_alive);
     response.body = std::make_unique<ReceivedBody>(*std::move(whole),
                                                    reusable.ok() ? shared_from_this() : nullptr);
     pending.result->Send(ReadResult{std::move(response)});
@@ -447,7 +447,7 @@ bool Connection::WroteRequestCompletely() {
 }
 
 absl::Status Connection::ReturnToPool(bool keep_alive) {
-  if (absl::Status reusable = JudgeReuse(keep_alive); !reusable.ok()) return reusable;
+  if (absl::Status reusable = EndExchange(keep_alive); !reusable.ok()) return reusable;
   return PutInPool();
 }
 
@@ -461,7 +461,7 @@ absl::Status Connection::PutInPool() {
   return pool->Put(shared_from_this());
 }
 
-absl::Status Connection::JudgeReuse(bool keep_alive) {
+absl::Status Connection::EndExchange(bool keep_alive) {
   {
     absl::MutexLock lock(&mu_);
     --expected_responses_;

@@ -164,7 +164,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::Status ReturnToPool(bool keep_alive);
   // Ends one exchange on the reader's side: OK if the reuse rule allows
   // another (all but the pool's consent), else why not.
-  absl::Status JudgeReuse(bool keep_alive);
+  absl::Status EndExchange(bool keep_alive);
   // Offers the connection to the idle pool; OK if it took it.
   absl::Status PutInPool();
 
