@@ -156,6 +156,26 @@ TEST(ErrorsTest, InterimResponsesAreSkipped) {
   ExpectNothingLeaked(dialer);
 }
 
+// A server cannot hold a request forever with interim responses: after
+// five, the sixth is an error, even with no header timeout set.
+TEST(ErrorsTest, EndlessInterimResponsesAreAnError) {
+  ScriptedServer server([](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    for (int i = 0; i < 6; ++i) {
+      if (!conn.Write("HTTP/1.1 102 Processing\r\n\r\n").ok()) return;
+    }
+    conn.AwaitClientClose(absl::Seconds(10));
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> response = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_FALSE(response.ok());
+    EXPECT_THAT(response.status().message(), HasSubstr("more than 5 interim 1xx responses"));
+  }
+  ExpectNothingLeaked(dialer);
+}
+
 TEST(ErrorsTest, StalledServerHitsTheResponseHeaderTimeout) {
   absl::Notification client_gave_up;
   ScriptedServer server([&](PeerConn& conn) {

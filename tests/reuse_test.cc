@@ -132,6 +132,19 @@ TEST(ReuseTest, Http10ResponseEndsTheConnection) {
   ExpectNothingLeaked(dialer);
 }
 
+// An HTTP/1.0 server that says keep-alive keeps its connection, as in Go.
+TEST(ReuseTest, Http10KeepAliveResponseIsReused) {
+  ScriptedServer server(
+      AnswerEvery("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"));
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    EXPECT_EQ(TwoGets(transport, server, "ok"), std::make_pair(uint64_t{1}, uint64_t{1}));
+  }
+  ExpectNothingLeaked(dialer);
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
 TEST(ReuseTest, BodyReadToEofEndsTheConnection) {
   ScriptedServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;

@@ -15,18 +15,16 @@
 namespace h1::wire {
 namespace {
 
-// Transfer-Encoding, if present, must end in "chunked".
+// Transfer-Encoding, if present, must be exactly one field saying "chunked".
+// Like Go and nginx, no other coding and no list: a coding before chunked
+// would hand the caller undecoded bytes, "chunked, chunked" the inner chunk
+// framing as body bytes (RFC 9112 6.1), and this is where requests are
+// smuggled, so it stays strict and simple.
 absl::StatusOr<bool> IsChunked(const Headers& headers) {
   std::vector<std::string> values = headers.GetAll("Transfer-Encoding");
   if (values.empty()) return false;
-  absl::string_view last;
-  for (const std::string& value : values) {
-    for (absl::string_view coding : absl::StrSplit(value, ',')) {
-      coding = absl::StripAsciiWhitespace(coding);
-      if (!coding.empty()) last = coding;
-    }
-  }
-  if (!absl::EqualsIgnoreCase(last, "chunked")) {
+  if (values.size() != 1 || !absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(values[0]),
+                                                    "chunked")) {
     return absl::InvalidArgumentError(
         absl::StrCat("unsupported Transfer-Encoding \"", absl::StrJoin(values, ", "), "\""));
   }
@@ -89,8 +87,13 @@ absl::StatusOr<BodyFraming> RequestBodyFraming(const RequestHead& head) {
 }
 
 bool ResponseAllowsReuse(const ResponseHead& head, const BodyFraming& framing) {
-  return head.version_minor >= 1 && !head.headers.HasToken("Connection", "close") &&
-         framing.kind != BodyFraming::Kind::kUntilClose;
+  if (framing.kind == BodyFraming::Kind::kUntilClose) return false;
+  if (head.version_minor >= 1) return !head.headers.HasToken("Connection", "close");
+  // HTTP/1.0 keeps the connection only if it says keep-alive, as Go reads it.
+  // Transfer-Encoding in an HTTP/1.0 message means its framing is suspect
+  // (RFC 9112 6.1): the connection ends after it.
+  return head.headers.HasToken("Connection", "keep-alive") &&
+         !head.headers.Has("Transfer-Encoding");
 }
 
 }  // namespace h1::wire

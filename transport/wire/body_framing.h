@@ -29,7 +29,7 @@ absl::StatusOr<std::optional<uint64_t>> ParseContentLength(const Headers& header
 // The framing of a response to a request with `request_method`. HEAD
 // responses and 1xx/204/304 have no body; Content-Length together with
 // Transfer-Encoding is rejected (request smuggling), as is any
-// Transfer-Encoding whose final coding is not chunked.
+// Transfer-Encoding other than one field saying exactly "chunked".
 absl::StatusOr<BodyFraming> ResponseBodyFraming(const ResponseHead& head,
                                                 absl::string_view request_method);
 
@@ -37,7 +37,8 @@ absl::StatusOr<BodyFraming> ResponseBodyFraming(const ResponseHead& head,
 absl::StatusOr<BodyFraming> RequestBodyFraming(const RequestHead& head);
 
 // Whether the connection may carry another exchange after this response:
-// HTTP/1.1 without "Connection: close", and a body that does not run until
+// HTTP/1.1 without "Connection: close", or HTTP/1.0 with "Connection:
+// keep-alive" and no Transfer-Encoding; and a body that does not run until
 // the connection closes.
 bool ResponseAllowsReuse(const ResponseHead& head, const BodyFraming& framing);
 

@@ -68,10 +68,15 @@ absl::StatusOr<size_t> BodyReader::ReadChunked(char* out, size_t n) {
   for (;;) {
     switch (state_) {
       case State::kChunkSize: {
-        absl::StatusOr<std::string> line = in_->ReadLine(kMaxChunkSizeLine);
+        absl::StatusOr<std::string> line =
+            in_->ReadLine(kMaxChunkSizeLine, BufferedReader::LineEnding::kCrlf);
         if (absl::IsOutOfRange(line.status())) {
           return Fail(absl::DataLossError(absl::StrCat(
               "unexpected EOF in chunked body after ", bytes_read_, " body bytes")));
+        }
+        if (absl::IsInvalidArgument(line.status())) {
+          return Fail(absl::InvalidArgumentError(
+              "malformed chunked body: chunk-size line not ended by CRLF"));
         }
         if (!line.ok()) return Fail(line.status());
         absl::StatusOr<uint64_t> size = ParseChunkSizeLine(*line);
@@ -94,7 +99,7 @@ absl::StatusOr<size_t> BodyReader::ReadChunked(char* out, size_t n) {
         return *got;
       }
       case State::kChunkEnd: {
-        absl::StatusOr<std::string> line = in_->ReadLine(2);
+        absl::StatusOr<std::string> line = in_->ReadLine(2, BufferedReader::LineEnding::kCrlf);
         if (!line.ok() || !line->empty()) {
           return Fail(absl::InvalidArgumentError("malformed chunked body: no CRLF after chunk data"));
         }

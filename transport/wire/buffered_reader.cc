@@ -31,7 +31,8 @@ absl::StatusOr<bool> BufferedReader::Fill() {
   return true;
 }
 
-absl::StatusOr<std::string> BufferedReader::ReadLine(size_t max_length, bool* partial) {
+absl::StatusOr<std::string> BufferedReader::ReadLine(size_t max_length, LineEnding ending,
+                                                     bool* partial) {
   std::string line;
   for (;;) {
     const char* start = buffer_.get() + begin_;
@@ -55,7 +56,11 @@ absl::StatusOr<std::string> BufferedReader::ReadLine(size_t max_length, bool* pa
     }
   }
   line.pop_back();
-  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (!line.empty() && line.back() == '\r') {
+    line.pop_back();
+  } else if (ending == LineEnding::kCrlf) {
+    return absl::InvalidArgumentError("line not ended by CRLF");
+  }
   return line;
 }
 

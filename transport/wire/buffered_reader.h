@@ -22,11 +22,17 @@ class BufferedReader {
   BufferedReader(const BufferedReader&) = delete;
   BufferedReader& operator=(const BufferedReader&) = delete;
 
+  // How a line may end. HTTP allows a bare LF after the start line and
+  // header fields (RFC 9112 2.2), never in chunked framing (7.1).
+  enum class LineEnding { kCrlfOrLf, kCrlf };
+
   // Reads one line ending in LF and returns it without CRLF (or LF). Fails if
-  // the line, with its ending, is longer than `max_length` bytes, and with
-  // absl::OutOfRangeError at end of stream (`*partial` tells whether any byte
-  // of the line had been read).
-  absl::StatusOr<std::string> ReadLine(size_t max_length, bool* partial = nullptr);
+  // the line, with its ending, is longer than `max_length` bytes; with
+  // absl::InvalidArgumentError if `ending` is kCrlf and the LF has no CR
+  // before it; and with absl::OutOfRangeError at end of stream (`*partial`
+  // tells whether any byte of the line had been read).
+  absl::StatusOr<std::string> ReadLine(size_t max_length, LineEnding ending,
+                                       bool* partial = nullptr);
 
   // Reads up to `n` bytes: buffered ones first, else one read of the source.
   // Returns 0 at end of stream.

@@ -20,7 +20,7 @@ absl::Status Malformed(absl::string_view what, absl::string_view line) {
 absl::StatusOr<std::string> ReadHeadLine(BufferedReader& in, size_t& budget, bool first_line) {
   bool partial = false;
   const uint64_t before = in.consumed();
-  absl::StatusOr<std::string> line = in.ReadLine(budget, &partial);
+  absl::StatusOr<std::string> line = in.ReadLine(budget, BufferedReader::LineEnding::kCrlfOrLf, &partial);
   if (line.ok()) {
     budget -= in.consumed() - before;
     return line;
@@ -58,6 +58,33 @@ absl::Status AddLimitMessage(absl::Status status, size_t limit) {
       absl::StrCat("message head exceeds the limit of ", limit, " bytes"));
 }
 
+// Reads a response head, charging every line to `budget`.
+absl::StatusOr<ResponseHead> ReadResponseHeadWithin(BufferedReader& in, size_t& budget) {
+  absl::StatusOr<std::string> line = ReadHeadLine(in, budget, /*first_line=*/true);
+  if (!line.ok()) return line.status();
+  // HTTP-version SP 3DIGIT [SP reason]
+  ResponseHead head;
+  absl::string_view rest = *line;
+  const size_t sp = rest.find(' ');
+  if (sp == absl::string_view::npos) return Malformed("status line", *line);
+  absl::StatusOr<int> version = ParseVersion(rest.substr(0, sp), *line);
+  if (!version.ok()) return version.status();
+  head.version_minor = *version;
+  rest.remove_prefix(sp + 1);
+  if (rest.size() < 3 || !absl::ascii_isdigit(rest[0]) || !absl::ascii_isdigit(rest[1]) ||
+      !absl::ascii_isdigit(rest[2]) || (rest.size() > 3 && rest[3] != ' ')) {
+    return Malformed("status line", *line);
+  }
+  head.status = (rest[0] - '0') * 100 + (rest[1] - '0') * 10 + (rest[2] - '0');
+  if (head.status < 100) return Malformed("status code", *line);
+  if (rest.size() > 4) head.reason = std::string(rest.substr(4));
+  if (HasControlBytes(head.reason)) return Malformed("reason phrase", *line);
+  absl::StatusOr<Headers> headers = ReadHeaderFields(in, budget);
+  if (!headers.ok()) return headers.status();
+  head.headers = *std::move(headers);
+  return head;
+}
+
 }  // namespace
 
 bool IsTokenChar(char c) {
@@ -89,42 +116,28 @@ absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget) {
 
 absl::StatusOr<ResponseHead> ReadResponseHead(BufferedReader& in, size_t max_header_bytes) {
   size_t budget = max_header_bytes;
-  absl::StatusOr<std::string> line = ReadHeadLine(in, budget, /*first_line=*/true);
-  if (!line.ok()) return AddLimitMessage(line.status(), max_header_bytes);
-  // HTTP-version SP 3DIGIT [SP reason]
-  ResponseHead head;
-  absl::string_view rest = *line;
-  const size_t sp = rest.find(' ');
-  if (sp == absl::string_view::npos) return Malformed("status line", *line);
-  absl::StatusOr<int> version = ParseVersion(rest.substr(0, sp), *line);
-  if (!version.ok()) return version.status();
-  head.version_minor = *version;
-  rest.remove_prefix(sp + 1);
-  if (rest.size() < 3 || !absl::ascii_isdigit(rest[0]) || !absl::ascii_isdigit(rest[1]) ||
-      !absl::ascii_isdigit(rest[2]) || (rest.size() > 3 && rest[3] != ' ')) {
-    return Malformed("status line", *line);
-  }
-  head.status = (rest[0] - '0') * 100 + (rest[1] - '0') * 10 + (rest[2] - '0');
-  if (head.status < 100) return Malformed("status code", *line);
-  if (rest.size() > 4) head.reason = std::string(rest.substr(4));
-  if (HasControlBytes(head.reason)) return Malformed("reason phrase", *line);
-  absl::StatusOr<Headers> headers = ReadHeaderFields(in, budget);
-  if (!headers.ok()) return AddLimitMessage(headers.status(), max_header_bytes);
-  head.headers = *std::move(headers);
+  absl::StatusOr<ResponseHead> head = ReadResponseHeadWithin(in, budget);
+  if (!head.ok()) return AddLimitMessage(head.status(), max_header_bytes);
   return head;
 }
 
 absl::StatusOr<ResponseHead> ReadFinalResponseHead(BufferedReader& in, size_t max_header_bytes) {
-  for (bool interim_seen = false;; interim_seen = true) {
-    absl::StatusOr<ResponseHead> head = ReadResponseHead(in, max_header_bytes);
-    if (interim_seen && absl::IsUnavailable(head.status())) {
+  // One budget for every head: a stream of small 1xx heads cannot stretch it.
+  size_t budget = max_header_bytes;
+  for (int interim = 0;; ++interim) {
+    absl::StatusOr<ResponseHead> head = ReadResponseHeadWithin(in, budget);
+    if (interim > 0 && absl::IsUnavailable(head.status())) {
       return absl::InvalidArgumentError("connection closed after an interim 1xx response");
     }
-    if (!head.ok()) return head;
+    if (!head.ok()) return AddLimitMessage(head.status(), max_header_bytes);
     if (head->status == 101) {
       return absl::UnimplementedError("server switched protocols (101); not supported");
     }
     if (head->status >= 200) return head;
+    if (interim == kMaxInterimResponses) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("more than ", kMaxInterimResponses, " interim 1xx responses"));
+    }
   }
 }
 

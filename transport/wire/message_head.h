@@ -36,8 +36,13 @@ struct RequestHead {
 absl::StatusOr<ResponseHead> ReadResponseHead(BufferedReader& in,
                                               size_t max_header_bytes = kDefaultMaxHeaderBytes);
 
-// As ReadResponseHead, but skips 1xx interim responses and fails on 101
-// (protocol switches are not supported). `max_header_bytes` bounds each head.
+// Interim 1xx responses skipped before a final one, as Go allows; one more
+// is an error, so a server cannot hold a request forever with them.
+inline constexpr int kMaxInterimResponses = 5;
+
+// As ReadResponseHead, but skips up to kMaxInterimResponses 1xx interim
+// responses and fails on 101 (protocol switches are not supported).
+// `max_header_bytes` bounds all the heads together.
 absl::StatusOr<ResponseHead> ReadFinalResponseHead(
     BufferedReader& in, size_t max_header_bytes = kDefaultMaxHeaderBytes);
 

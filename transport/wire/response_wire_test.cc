@@ -99,8 +99,8 @@ const std::vector<Case>& Cases() {
        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
        "3;ext=1\r\nfoo\r\nA ; x=\"y\"\r\n0123456789\r\n0;last\r\nX-Trailer: t\r\n\r\n",
        {200, "foo0123456789", true}},
-      {"chunked_after_gzip", "GET",
-       "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n",
+      {"chunked_any_case", "GET",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding:  ChUnKeD \r\n\r\n1\r\nz\r\n0\r\n\r\n",
        {200, "z", true}},
       {"close_delimited", "GET", "HTTP/1.1 200 OK\r\n\r\nuntil the end", {200, "until the end", false}},
       {"connection_close", "GET",
@@ -109,6 +109,19 @@ const std::vector<Case>& Cases() {
        "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 1\r\n\r\nx",
        {200, "x", false}},
       {"http10", "GET", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", {200, "x", false}},
+      {"http10_keep_alive", "GET",
+       "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx",
+       {200, "x", true}},
+      {"http10_keep_alive_no_content", "GET",
+       "HTTP/1.0 204 No Content\r\nConnection: keep-alive\r\n\r\n", {204, "", true}},
+      {"http10_keep_alive_until_close", "GET",
+       "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nall", {200, "all", false}},
+      // Transfer-Encoding is HTTP/1.1: in an HTTP/1.0 message the framing is
+      // suspect (RFC 9112 6.1), so the connection ends after it.
+      {"http10_keep_alive_chunked", "GET",
+       "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "1\r\nz\r\n0\r\n\r\n",
+       {200, "z", false}},
       {"head_reports_no_body", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n",
        {200, "", true}},
       {"no_content", "GET", "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1", {204, "", true, "HTTP/1.1"}},
@@ -132,6 +145,12 @@ const std::vector<Case>& Cases() {
       {"status_below_100", "GET", "HTTP/1.1 099 Low\r\n\r\n", {.error = "malformed status code"}},
       {"switching_protocols", "GET", "HTTP/1.1 101 Switching Protocols\r\n\r\n",
        {.error = "101"}},
+      {"too_many_interim_responses", "GET",
+       "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n"
+       "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n"
+       "HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n"
+       "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+       {.error = "more than 5 interim 1xx responses"}},
       {"eof_after_interim", "GET", "HTTP/1.1 100 Continue\r\n\r\n",
        {.error = "after an interim 1xx response"}},
       {"space_before_colon", "GET", "HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\nx",
@@ -161,6 +180,20 @@ const std::vector<Case>& Cases() {
        {.error = "both Content-Length and Transfer-Encoding"}},
       {"unsupported_transfer_encoding", "GET",
        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", {.error = "unsupported Transfer-Encoding"}},
+      // Only exactly "chunked" (RFC 9112 6.1; Go does the same): a coding
+      // before it would hand the caller undecoded bytes, and chunked twice
+      // would hand it the inner chunk framing as body bytes.
+      {"chunked_after_gzip", "GET",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n",
+       {.error = "unsupported Transfer-Encoding \"gzip, chunked\""}},
+      {"chunked_twice", "GET",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"
+       "6\r\n1\r\nz\r\n\r\n0\r\n\r\n",
+       {.error = "unsupported Transfer-Encoding \"chunked, chunked\""}},
+      {"chunked_in_two_fields", "GET",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+       "6\r\n1\r\nz\r\n\r\n0\r\n\r\n",
+       {.error = "unsupported Transfer-Encoding \"chunked, chunked\""}},
       {"short_body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345",
        {.error = "unexpected EOF: 5 of 10 body bytes"}},
       {"bad_chunk_size", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
@@ -168,6 +201,17 @@ const std::vector<Case>& Cases() {
       {"chunk_without_crlf", "GET",
        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nfooX\r\n0\r\n\r\n",
        {.error = "no CRLF after chunk data"}},
+      // CRLF is required in chunked framing (RFC 9112 7.1); the bare-LF
+      // allowance covers only the start line and header fields.
+      {"bare_lf_after_chunk_size", "GET",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n",
+       {.error = "chunk-size line not ended by CRLF"}},
+      {"bare_lf_after_chunk_data", "GET",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n",
+       {.error = "no CRLF after chunk data"}},
+      {"bare_lf_after_last_chunk", "GET",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\n\r\n",
+       {.error = "chunk-size line not ended by CRLF"}},
       {"eof_in_chunk", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
        {.error = "unexpected EOF in chunked body after 2 body bytes"}},
       {"eof_before_last_chunk", "GET",
@@ -213,6 +257,19 @@ TEST(ResponseWireTest, HeaderSizeLimitIsEnforcedWithAClearError) {
   ScriptedByteSource too_big(head);
   EXPECT_EQ(Parse("GET", too_big, head.size() - 1).error,
             absl::StrCat("message head exceeds the limit of ", head.size() - 1, " bytes"));
+}
+
+// Interim responses share the final head's size limit: a server cannot
+// stretch it with a stream of small 1xx heads.
+TEST(ResponseWireTest, InterimHeadsCountAgainstTheHeaderLimit) {
+  const std::string interim = "HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n";
+  const std::string final_head = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  const std::string bytes = interim + interim + final_head;
+  ScriptedByteSource fits(bytes);
+  EXPECT_EQ(Parse("GET", fits, bytes.size()).status, 200);
+  ScriptedByteSource too_big(bytes);
+  EXPECT_EQ(Parse("GET", too_big, bytes.size() - 1).error,
+            absl::StrCat("message head exceeds the limit of ", bytes.size() - 1, " bytes"));
 }
 
 TEST(ResponseWireTest, DefaultLimitRejectsAnEndlessHeader) {
