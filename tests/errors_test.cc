@@ -33,12 +33,19 @@ TEST(ErrorsTest, InvalidRequestsFailBeforeAnyDial) {
     };
     Request injected = Get("http://127.0.0.1:1/");
     injected.headers.Add("X-Evil", "a\r\nInjected: yes");
-    EXPECT_THAT(error_of(std::move(injected)), HasSubstr("header X-Evil contains CR, LF or NUL"));
+    EXPECT_THAT(error_of(std::move(injected)), HasSubstr("header X-Evil contains a control byte"));
     Request bad_method = Get("http://127.0.0.1:1/");
     bad_method.method = "GET\n";
-    EXPECT_THAT(error_of(std::move(bad_method)), HasSubstr("method contains CR, LF or NUL"));
+    EXPECT_THAT(error_of(std::move(bad_method)), HasSubstr("method is not a token"));
     EXPECT_THAT(error_of(Get(std::string("http://127.0.0.1:1/a\0b", 22))),
-                HasSubstr("path contains CR, LF or NUL"));
+                HasSubstr("path contains a control byte"));
+    EXPECT_THAT(error_of(Get("http://127.0.0.1:1/a\tb")), HasSubstr("path contains a control byte"));
+    Request vertical_tab = Get("http://127.0.0.1:1/");
+    vertical_tab.headers.Add("X-Vt", "a\vb");
+    EXPECT_THAT(error_of(std::move(vertical_tab)), HasSubstr("header X-Vt contains a control byte"));
+    Request del = Get("http://127.0.0.1:1/");
+    del.headers.Add("X-Del", "a\x7f");
+    EXPECT_THAT(error_of(std::move(del)), HasSubstr("header X-Del contains a control byte"));
     EXPECT_THAT(error_of(Get("https://127.0.0.1:1/")), HasSubstr("unsupported scheme \"https\""));
     Request derived = Get("http://127.0.0.1:1/");
     derived.headers.Add("Content-Length", "5");

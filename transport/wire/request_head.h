@@ -12,8 +12,9 @@
 
 namespace h1::wire {
 
-// OK if the method is a token and no part of the head contains CR, LF or
-// NUL; otherwise an error naming the offending part.
+// OK if the method and header names are tokens, the target has no space or
+// control byte, and header values no control byte but tab (as Go checks);
+// otherwise an error naming the offending part.
 absl::Status ValidateRequestHead(const RequestHead& head);
 
 // The head's bytes, ending in the blank line. Call ValidateRequestHead first.
