@@ -33,7 +33,8 @@ class RawSocketClient final : public BenchClient {
                                        "\r\n");
     if (!body.empty()) absl::StrAppend(&request, "Content-Length: ", body.size(), "\r\n");
     request += "\r\n";
-    if (absl::Status s = conn_->Write({request, body}); !s.ok()) return s;
+    size_t written;
+    if (absl::Status s = conn_->Write({request, body}, written); !s.ok()) return s;
     size_t head_end;
     while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
       if (absl::Status s = Fill(); !s.ok()) return s;

@@ -156,8 +156,9 @@ class AnswerThenResetConn final : public NetConn {
     mu_.Await(absl::Condition(&shut_down_));
     return 0;
   }
-  absl::Status Write(absl::Span<const absl::string_view>) override {
+  absl::Status Write(absl::Span<const absl::string_view>, size_t& written) override {
     absl::MutexLock lock(&mu_);
+    written = 0;
     write_attempted_ = true;
     return absl::UnavailableError("write: Connection reset by peer");
   }

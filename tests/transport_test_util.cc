@@ -23,15 +23,19 @@ class RecordingDialer::RecordedConn final : public ForwardingNetConn {
   RecordingDialer* dialer_;
 };
 
-DialFunction RecordingDialer::Dial() {
-  return [this](const std::string& host, uint16_t port)
+DialFunction RecordingDialer::Dial(Wrap wrap) {
+  return [this, wrap](const std::string& host, uint16_t port)
              -> absl::StatusOr<std::unique_ptr<NetConn>> {
     absl::StatusOr<std::unique_ptr<NetConn>> conn = DialTcp(host, port);
-    absl::MutexLock lock(&mu_);
-    ++dials_;
-    if (!conn.ok()) return conn.status();
-    ++open_;
-    return std::make_unique<RecordedConn>(*std::move(conn), this);
+    int index;
+    {
+      absl::MutexLock lock(&mu_);
+      index = ++dials_;
+      if (!conn.ok()) return conn.status();
+      ++open_;
+    }
+    std::unique_ptr<NetConn> recorded = std::make_unique<RecordedConn>(*std::move(conn), this);
+    return wrap ? wrap(index, std::move(recorded)) : std::move(recorded);
   };
 }
 
@@ -55,6 +59,19 @@ TransportOptions TestOptions(RecordingDialer& dialer) {
   TransportOptions options;
   options.dial = dialer.Dial();
   return options;
+}
+
+void HookTable::On(HookPoint point, uint64_t conn_id, uint64_t seq,
+                   std::function<void()> handler) {
+  entries_.push_back({point, conn_id, seq, std::move(handler)});
+}
+
+TestHook HookTable::Hook() const {
+  return [this](HookPoint point, uint64_t conn_id, uint64_t seq) {
+    for (const Entry& entry : entries_) {
+      if (entry.point == point && entry.conn_id == conn_id && entry.seq == seq) entry.handler();
+    }
+  };
 }
 
 void ExpectLiveThreadsAtMost(int threads) {

@@ -5,8 +5,10 @@
 #define H1_TESTS_TRANSPORT_TEST_UTIL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -15,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "transport/net_conn.h"
 #include "transport/request.h"
+#include "transport/test_hook.h"
 #include "transport/transport.h"
 
 namespace h1::testing {
@@ -26,9 +29,13 @@ inline constexpr absl::Duration kLeakWait = absl::Seconds(10);
 // Thread-safe.
 class RecordingDialer {
  public:
+  // Lets a test put its own NetConn around the `index`th dialed socket
+  // (from 1), e.g. to fail a chosen write.
+  using Wrap = std::function<std::unique_ptr<NetConn>(int index, std::unique_ptr<NetConn>)>;
+
   // A DialFunction dialing TCP and recording into this object, which must
   // outlive every connection dialed through it.
-  DialFunction Dial();
+  DialFunction Dial(Wrap wrap = nullptr);
   int dials() const;
   int open() const;
   // Waits until at most `n` dialed sockets are still open.
@@ -41,8 +48,27 @@ class RecordingDialer {
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-// Transport options with `dialer` as the Dial hook and a short reuse grace.
+// Transport options with `dialer` as the Dial hook.
 TransportOptions TestOptions(RecordingDialer& dialer);
+
+// Routes each test hook point to the handler a test registered for it (by
+// point, connection id and request sequence number); other points pass.
+// Register every handler before the Transport starts; then thread-safe.
+class HookTable {
+ public:
+  void On(HookPoint point, uint64_t conn_id, uint64_t seq, std::function<void()> handler);
+  // The TestHook to put in TransportOptions; the table must outlive it.
+  TestHook Hook() const;
+
+ private:
+  struct Entry {
+    HookPoint point;
+    uint64_t conn_id;
+    uint64_t seq;
+    std::function<void()> handler;
+  };
+  std::vector<Entry> entries_;
+};
 
 // Fails the test, naming the threads, unless at most `threads` connection
 // threads remain alive once a short wait is over.

@@ -211,6 +211,7 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_vi
   const auto result = std::make_shared<ResultChannel>(1, reader_exited_);
   pending.result = result;
   bool reused;
+  uint64_t seq;
   {
     absl::MutexLock lock(&mu_);
     if (closed_.HasFired()) {
@@ -218,7 +219,7 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_vi
       return WithContext("connection closed before the request was sent", close_reason_);
     }
     reused = pending.reused = requests_sent_ > 0;
-    ++requests_sent_;
+    seq = ++requests_sent_;
     ++expected_responses_;
     write_stage_ = WriteStage::kBeforeLastWrite;
   }
@@ -237,6 +238,7 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_vi
     if (!has_body) *retry_hint = RetryHint::kNothingWritten;
     return WithContext("connection closed before the request was sent", close_reason());
   }
+  Hook(HookPoint::kRequestHandedOver, seq);
 
   std::optional<ReadResult> got = result->RecvWithTimeout(options_.response_header_timeout);
   if (got.has_value()) {
@@ -262,7 +264,9 @@ void Connection::WriteLoop() {
   // Reused for every request body this writer sends; allocated with the
   // first, and uninitialized, so a connection that sends none pays nothing.
   std::unique_ptr<char[]> piece;
-  while (std::optional<WriteJob> job = writech_.Recv()) {
+  for (uint64_t seq = 1;; ++seq) {
+    std::optional<WriteJob> job = writech_.Recv();
+    if (!job.has_value()) return;
     absl::Status result = WriteRequest(*job, piece);
     job->body.reset();  // The caller's body source is never read again.
     // A request cut short leaves the server mid-message: close, as Go's
@@ -271,6 +275,7 @@ void Connection::WriteLoop() {
     // Report first, then leave the stage: the reader never sees kNone
     // without the report being on writeErrCh already.
     write_err_ch_.Send(result);
+    Hook(HookPoint::kWriterReported, seq);
     SetWriteStage(WriteStage::kNone);
     if (!result.ok()) return;
   }
@@ -280,7 +285,8 @@ absl::Status Connection::WriteRequest(WriteJob& job, std::unique_ptr<char[]>& pi
   absl::string_view head = job.head;  // Goes out with the first body piece.
   if (job.body == nullptr) {
     SetWriteStage(WriteStage::kLastWrite);
-    return WithContext("writing request", socket_->Write({head}));
+    size_t written;
+    return WithContext("writing request", socket_->Write({head}, written));
   }
   const bool chunked = !job.content_length.has_value();
   uint64_t remaining = job.content_length.value_or(0);
@@ -301,28 +307,30 @@ absl::Status Connection::WriteRequest(WriteJob& job, std::unique_ptr<char[]>& pi
                        *job.content_length, " bytes (Content-Length)"));
     }
     const absl::string_view data(piece.get(), *n);
-    absl::Status written;
+    absl::Status status;
+    size_t written;
     if (chunked) {
-      written = socket_->Write({head, wire::ChunkSizeLine(*n), data, wire::kChunkEnd});
+      status = socket_->Write({head, wire::ChunkSizeLine(*n), data, wire::kChunkEnd}, written);
     } else {
       remaining -= *n;
       if (remaining == 0) SetWriteStage(WriteStage::kLastWrite);
-      written = socket_->Write({head, data});
+      status = socket_->Write({head, data}, written);
     }
-    if (!written.ok()) return WithContext("writing request", written);
+    if (!status.ok()) return WithContext("writing request", status);
     head = {};
   }
   if (!chunked && *job.content_length > 0) return absl::OkStatus();  // Ended by its last piece.
   // The end of a chunked body, or the head of an empty one.
   SetWriteStage(WriteStage::kLastWrite);
+  size_t written;
   return WithContext("writing request",
-                     socket_->Write({head, chunked ? wire::kLastChunk : absl::string_view()}));
+                     socket_->Write({head, chunked ? wire::kLastChunk : absl::string_view()}, written));
 }
 
 void Connection::ReadLoop() {
-  while (AwaitNextResponse()) {
+  for (uint64_t seq = 1; AwaitNextResponse(); ++seq) {
     std::optional<PendingRead> pending = reqch_.Recv();
-    if (!pending.has_value() || !ReadOneResponse(*pending)) break;
+    if (!pending.has_value() || !ReadOneResponse(*pending, seq)) break;
   }
   reader_exited_.Fire();
 }
@@ -373,7 +381,7 @@ bool Connection::AwaitNextResponse() {
   return true;
 }
 
-bool Connection::ReadOneResponse(PendingRead& pending) {
+bool Connection::ReadOneResponse(PendingRead& pending, uint64_t seq) {
   absl::StatusOr<wire::ResponseHead> head =
       wire::ReadFinalResponseHead(input_, options_.max_response_header_bytes);
   absl::StatusOr<wire::BodyFraming> framing =
@@ -401,7 +409,8 @@ bool Connection::ReadOneResponse(PendingRead& pending) {
     response.body = std::make_unique<EmptyBody>();
     // Decided before the caller sees the response, as Go does, so that the
     // caller's next request finds this connection in the pool.
-    absl::Status pooled = ReturnToPool(keep_alive);
+    absl::Status pooled = ReturnToPool(keep_alive, seq);
+    if (pooled.ok()) Hook(HookPoint::kPooledBeforeDelivery, seq);
     pending.result->Send(ReadResult{std::move(response)});
     if (!pooled.ok()) Close(pooled);
     return pooled.ok();
@@ -410,7 +419,7 @@ bool Connection::ReadOneResponse(PendingRead& pending) {
           wire::TakeWholeBody(input_, *framing, options_.max_response_header_bytes)) {
     // The whole body is here already (the common small response): judge the
     // connection now and wake the caller once, with no body-end round trip.
-    absl::Status reusable = EndExchange(keep_alive);
+    absl::Status reusable = EndExchange(keep_alive, seq);
     response.body = std::make_unique<ReceivedBody>(*std::move(whole),
                                                    reusable.ok() ? shared_from_this() : nullptr);
     pending.result->Send(ReadResult{std::move(response)});
@@ -423,7 +432,7 @@ bool Connection::ReadOneResponse(PendingRead& pending) {
   // The caller reads the body; closing it early or a read error closes the
   // connection, which ends this wait.
   if (!body_done_.Recv().has_value()) return false;
-  absl::Status pooled = ReturnToPool(keep_alive);
+  absl::Status pooled = ReturnToPool(keep_alive, seq);
   reuse_decided_.Send(pooled.ok());
   if (!pooled.ok()) Close(pooled);
   return pooled.ok();
@@ -433,7 +442,7 @@ void Connection::BodyDone() {
   if (body_done_.Send(true)) reuse_decided_.Recv();
 }
 
-bool Connection::WroteRequestCompletely() {
+bool Connection::WroteRequestCompletely(uint64_t seq) {
   if (std::optional<absl::Status> result = write_err_ch_.TryRecv()) return result->ok();
   {
     absl::MutexLock lock(&mu_);
@@ -442,12 +451,13 @@ bool Connection::WroteRequestCompletely() {
     if (write_stage_ == WriteStage::kBeforeLastWrite) return false;
   }
   // The writer is in its last write or just reported; the report is due.
+  Hook(HookPoint::kReuseAwaitsWriter, seq);
   std::optional<absl::Status> result = write_err_ch_.RecvWithTimeout(options_.reuse_grace_period);
   return result.has_value() && result->ok();
 }
 
-absl::Status Connection::ReturnToPool(bool keep_alive) {
-  if (absl::Status reusable = EndExchange(keep_alive); !reusable.ok()) return reusable;
+absl::Status Connection::ReturnToPool(bool keep_alive, uint64_t seq) {
+  if (absl::Status reusable = EndExchange(keep_alive, seq); !reusable.ok()) return reusable;
   return PutInPool();
 }
 
@@ -461,13 +471,13 @@ absl::Status Connection::PutInPool() {
   return pool->Put(shared_from_this());
 }
 
-absl::Status Connection::EndExchange(bool keep_alive) {
+absl::Status Connection::EndExchange(bool keep_alive, uint64_t seq) {
   {
     absl::MutexLock lock(&mu_);
     --expected_responses_;
   }
   if (!keep_alive) return absl::CancelledError("the response or the request asked to close");
-  if (!WroteRequestCompletely()) {
+  if (!WroteRequestCompletely(seq)) {
     return absl::AbortedError(
         "the response ended before the request was completely written; the connection's state "
         "is unknown");

@@ -44,6 +44,7 @@
 #include "transport/net_conn.h"
 #include "transport/request.h"
 #include "transport/response.h"
+#include "transport/test_hook.h"
 #include "transport/wire/body_framing.h"
 #include "transport/wire/buffered_reader.h"
 
@@ -60,6 +61,7 @@ struct ConnectionOptions {
   absl::Duration response_header_timeout = absl::InfiniteDuration();
   absl::Duration idle_timeout = absl::InfiniteDuration();
   size_t max_response_header_bytes = 1 << 20;
+  TestHook test_hook;
 };
 
 // Why a RoundTrip failed, for the Transport's retry rule.
@@ -153,18 +155,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Shuts the socket down and leaves the pool, after the signal fired.
   void FinishClose();
   // Delivers a response or error for `pending`; returns whether to go on.
-  bool ReadOneResponse(PendingRead& pending);
+  bool ReadOneResponse(PendingRead& pending, uint64_t seq);
   // Whether the writer reported a complete, error-free write of the request
   // whose response just ended.
-  bool WroteRequestCompletely();
+  bool WroteRequestCompletely(uint64_t seq);
+  void Hook(HookPoint point, uint64_t seq) const {
+    if (options_.test_hook) options_.test_hook(point, id_, seq);
+  }
   void SetWriteStage(WriteStage stage);
   absl::Status DescribeHeadFailure(const absl::Status& read_error);
   // Ends one exchange: puts the connection back in the idle pool if the reuse
   // rule allows. Returns OK if it did, else why not (the close reason).
-  absl::Status ReturnToPool(bool keep_alive);
+  absl::Status ReturnToPool(bool keep_alive, uint64_t seq);
   // Ends one exchange on the reader's side: OK if the reuse rule allows
   // another (all but the pool's consent), else why not.
-  absl::Status EndExchange(bool keep_alive);
+  absl::Status EndExchange(bool keep_alive, uint64_t seq);
   // Offers the connection to the idle pool; OK if it took it.
   absl::Status PutInPool();
 

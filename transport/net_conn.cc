@@ -46,7 +46,8 @@ class TcpConn final : public NetConn {
     }
   }
 
-  absl::Status Write(absl::Span<const absl::string_view> pieces) override {
+  absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
+    written = 0;
     absl::InlinedVector<iovec, 4> left;
     for (absl::string_view piece : pieces) {
       if (!piece.empty()) left.push_back({const_cast<char*>(piece.data()), piece.size()});
@@ -61,6 +62,7 @@ class TcpConn final : public NetConn {
         if (errno == EINTR) continue;
         return ErrnoError("write", errno);
       }
+      written += static_cast<size_t>(sent);
       while (sent > 0) {
         const size_t step = std::min(static_cast<size_t>(sent), left[first].iov_len);
         left[first].iov_base = static_cast<char*>(left[first].iov_base) + step;

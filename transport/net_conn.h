@@ -28,8 +28,10 @@ class NetConn : public wire::ByteSource {
   absl::StatusOr<size_t> Read(char* buf, size_t n) override = 0;
   // Writes all of `pieces`, in order, as one stream, or fails. The pieces
   // are gathered (one system call where the OS allows), so a message's head
-  // and a piece of its body need not be copied together first.
-  virtual absl::Status Write(absl::Span<const absl::string_view> pieces) = 0;
+  // and a piece of its body need not be copied together first. Sets
+  // `written` to the number of bytes the socket accepted, on failure too: a
+  // request of which not one byte was accepted may be sent elsewhere.
+  virtual absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) = 0;
   // Applies to Reads that start afterwards; absl::InfiniteDuration() clears it.
   virtual absl::Status SetReadTimeout(absl::Duration timeout) = 0;
   // Ends the stream in both directions and wakes blocked Reads and Writes.
@@ -44,8 +46,8 @@ class ForwardingNetConn : public NetConn {
   explicit ForwardingNetConn(std::unique_ptr<NetConn> inner) : inner_(std::move(inner)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override { return inner_->Read(buf, n); }
-  absl::Status Write(absl::Span<const absl::string_view> pieces) override {
-    return inner_->Write(pieces);
+  absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
+    return inner_->Write(pieces, written);
   }
   absl::Status SetReadTimeout(absl::Duration timeout) override {
     return inner_->SetReadTimeout(timeout);

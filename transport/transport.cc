@@ -89,7 +89,7 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
   const ConnectionOptions conn_options{
       options_.disable_keep_alives, options_.reuse_grace_period,
       options_.response_header_timeout, options_.idle_conn_timeout,
-      options_.max_response_header_bytes};
+      options_.max_response_header_bytes, options_.test_hook};
 
   for (int attempt = 1;; ++attempt) {
     ConnInfo info;

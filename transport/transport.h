@@ -20,6 +20,7 @@
 #include "transport/net_conn.h"
 #include "transport/request.h"
 #include "transport/response.h"
+#include "transport/test_hook.h"
 
 namespace h1 {
 
@@ -45,6 +46,8 @@ struct TransportOptions {
   size_t max_response_header_bytes = 1 << 20;
   // Opens connections; tests wrap DialTcp to record dials and closes.
   DialFunction dial = DialTcp;
+  // For tests: parks threads at named points inside connections.
+  TestHook test_hook;
 };
 
 // Thread-safe: RoundTrip may be called from many threads at once.

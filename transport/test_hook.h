@@ -1,0 +1,37 @@
+// TestHook: named points inside a connection where a test can park the
+// thread that reaches them, to force an interleaving instead of hoping for
+// it, like Go's testHookXxx variables. Production code leaves the hook empty
+// and pays one branch per point.
+//
+// The hook is called synchronously on the thread at the point, with the
+// connection's id and the request's sequence number on that connection
+// (from 1). It may block; it must not call into the Transport that calls it
+// from that thread. It is called from the caller's, reader and writer
+// threads at once: it must be thread-safe.
+#ifndef H1_TRANSPORT_TEST_HOOK_H_
+#define H1_TRANSPORT_TEST_HOOK_H_
+
+#include <cstdint>
+#include <functional>
+
+namespace h1 {
+
+enum class HookPoint {
+  // Caller: request `seq` is queued for the reader and the writer.
+  kRequestHandedOver,
+  // Writer: request `seq`'s write result is on writeErrCh; the writer has
+  // not yet taken the next request.
+  kWriterReported,
+  // Reader: request `seq`'s response ended while the writer was in its last
+  // write; the reuse decision now waits for the writer's report.
+  kReuseAwaitsWriter,
+  // Reader: the connection went back to the idle pool after request `seq`'s
+  // response, which is not yet delivered to its caller.
+  kPooledBeforeDelivery,
+};
+
+using TestHook = std::function<void(HookPoint point, uint64_t conn_id, uint64_t seq)>;
+
+}  // namespace h1
+
+#endif  // H1_TRANSPORT_TEST_HOOK_H_
