@@ -1,6 +1,7 @@
 // The early-response rule (Go commit 6278a954, Go issues 7569 and 7620): a
 // response that arrives before the request was completely written is
 // delivered, but its connection is never reused, and nothing waits forever.
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -17,10 +18,15 @@ namespace {
 
 using ::h1::testing::ExpectLiveThreadsAtMost;
 using ::h1::testing::ExpectNothingLeaked;
+using ::h1::testing::Fetch;
+using ::h1::testing::Fetched;
 using ::h1::testing::HeldBackBody;
+using ::h1::testing::HookTable;
+using ::h1::testing::kLeakWait;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
 using ::h1::testing::TestOptions;
+using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
 using ::h1::testserver::ScriptedServer;
@@ -98,6 +104,123 @@ TEST(EarlyResponseTest, ResponseIsDeliveredAndConnectionIsNeverReused) {
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].connection, 2);
   EXPECT_EQ(server.requests()[0].target, "/next");
+}
+
+Request HeldBackPost(const std::string& url, std::shared_ptr<HeldBackBody::State> state) {
+  Request post;
+  post.method = "POST";
+  post.url = url;
+  post.content_length = kUploadSize;
+  post.body = HeldBackBody::Make(kUploadSize, std::move(state));
+  return post;
+}
+
+// What one request's writer does must never count for the next (issue 8,
+// defect 1). The writer is parked just after reporting a GET's write while
+// the caller hands the same connection a POST, whose last byte is then held
+// back while the server answers. That response is early, and must be seen
+// as early at once: the reuse decision must not wait for the writer (if it
+// did, this test lets the write complete inside the wait, and the server
+// answers on the connection it was wrongly given back).
+TEST(EarlyResponseTest, EarlyResponseOnAReusedConnectionIsDecidedAtOnce) {
+  auto body_state = std::make_shared<HeldBackBody::State>();
+  ScriptedServer server([&](PeerConn& conn) {
+    if (conn.index() == 1) {
+      ASSERT_TRUE(conn.ReadRequest().ok());
+      ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
+      absl::StatusOr<wire::RequestHead> post = conn.ReadRequestHead();
+      ASSERT_TRUE(post.ok());
+      body_state->last_byte_requested.WaitForNotification();
+      ASSERT_TRUE(conn.Write(OkResponse("early")).ok());
+      if (!conn.SkipRequestBody(*post).ok()) return;
+    }
+    AnswerEvery(OkResponse("next"))(conn);
+  });
+  absl::Notification post_handed_over;
+  std::atomic<bool> decision_awaited_writer{false};
+  HookTable hooks;
+  hooks.On(HookPoint::kWriterReported, 1, 1,
+           [&] { post_handed_over.WaitForNotificationWithTimeout(kLeakWait); });
+  hooks.On(HookPoint::kRequestHandedOver, 1, 2, [&] { post_handed_over.Notify(); });
+  hooks.On(HookPoint::kReuseAwaitsWriter, 1, 2, [&] {
+    decision_awaited_writer = true;
+    body_state->release.Notify();
+  });
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.reuse_grace_period = absl::Hours(1);
+    options.test_hook = hooks.Hook();
+    Transport transport(options);
+    EXPECT_EQ(Fetch(transport, server.Url("/first")).body, "first");
+
+    absl::StatusOr<Response> early =
+        transport.RoundTrip(HeldBackPost(server.Url("/upload"), body_state));
+    ASSERT_TRUE(early.ok()) << early.status();
+    EXPECT_EQ(ReadBody(*early), "early");
+    EXPECT_EQ(early->conn.id, 1u);
+    EXPECT_TRUE(early->conn.reused);
+    EXPECT_FALSE(decision_awaited_writer);
+    if (!body_state->release.HasBeenNotified()) body_state->release.Notify();
+
+    const Fetched next = Fetch(transport, server.Url("/next"));
+    EXPECT_EQ(next.body, "next");
+    EXPECT_EQ(next.conn.id, 2u);
+    EXPECT_FALSE(next.conn.reused);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+// Forwards every write; the first one returns only when `may_return` is
+// notified, as if the writer were descheduled inside its last write call.
+class SlowToReturnConn final : public ForwardingNetConn {
+ public:
+  SlowToReturnConn(std::unique_ptr<NetConn> inner, absl::Notification* may_return)
+      : ForwardingNetConn(std::move(inner)), may_return_(may_return) {}
+  absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
+    absl::Status status = ForwardingNetConn::Write(pieces, written);
+    if (writes_++ == 0) may_return_->WaitForNotificationWithTimeout(kLeakWait);
+    return status;
+  }
+
+ private:
+  absl::Notification* const may_return_;
+  int writes_ = 0;  // Only the writer thread writes.
+};
+
+// The whole response has arrived while the writer is still inside its last
+// write: the socket took every byte, the call has not returned. The
+// response is delivered at once, never held back by the reuse decision
+// (which must wait for the writer's report) nor lost to a header timeout;
+// the decision follows, and a write that then succeeds keeps the connection.
+TEST(EarlyResponseTest, ResponseIsDeliveredWhileTheReuseDecisionWaitsForTheWriter) {
+  absl::Notification write_may_return;
+  ScriptedServer server(AnswerEvery(OkResponse("answer")));
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.dial = dialer.Dial([&](int index, std::unique_ptr<NetConn> conn) {
+      if (index == 1) conn = std::make_unique<SlowToReturnConn>(std::move(conn), &write_may_return);
+      return conn;
+    });
+    options.reuse_grace_period = absl::Hours(1);
+    options.response_header_timeout = absl::Seconds(1);
+    Transport transport(options);
+    absl::StatusOr<Response> response = transport.RoundTrip(Post(server.Url("/up"), "data"));
+    const bool writer_was_inside_its_write = !write_may_return.HasBeenNotified();
+    write_may_return.Notify();
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_TRUE(writer_was_inside_its_write);
+    EXPECT_EQ(ReadBody(*response), "answer");
+
+    // The next request waits for the pending decision instead of dialing.
+    const Fetched next = Fetch(transport, server.Url("/next"));
+    EXPECT_EQ(next.body, "answer");
+    EXPECT_EQ(next.conn.id, 1u);
+    EXPECT_TRUE(next.conn.reused);
+    EXPECT_EQ(transport.IdleConnectionCount(), 1);
+  }
+  ExpectNothingLeaked(dialer);
 }
 
 // The server answers 413 without reading a large body; the writer is stuck

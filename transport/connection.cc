@@ -3,12 +3,17 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <thread>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "transport/idle_pool.h"
 #include "transport/thread_registry.h"
+#include "transport/wire/body_framing.h"
 #include "transport/wire/body_reader.h"
 #include "transport/wire/message_head.h"
 #include "transport/wire/request_head.h"
@@ -23,33 +28,15 @@ absl::Status WithContext(absl::string_view context, const absl::Status& status) 
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
 }
 
-// A body that holds its connection until the body is finished: closing or
-// destroying it earlier closes the connection. It lets go of the connection
-// as soon as the body is finished, so a caller holding a read response pins
-// no socket.
-class ConnectionBoundBody : public ResponseBody {
- public:
-  ~ConnectionBoundBody() override { Close(); }
-
-  void Close() final {
-    if (conn_ == nullptr) return;
-    conn_->Close(absl::CancelledError("response body closed before its end"));
-    conn_.reset();
-  }
-
- protected:
-  explicit ConnectionBoundBody(std::shared_ptr<Connection> conn) : conn_(std::move(conn)) {}
-
-  std::shared_ptr<Connection> conn_;  // Null once the body is finished.
-};
-
-// A body read on the caller's thread from the connection's stream.
-class ConnectionBody final : public ConnectionBoundBody {
+// A body read on the caller's thread from the connection's stream. It holds
+// the connection until the body ends; closing or destroying it before then
+// closes the connection, unless the rest of the body has already arrived.
+class ConnectionBody final : public ResponseBody {
  public:
   ConnectionBody(std::shared_ptr<Connection> conn, wire::BodyFraming framing,
                  size_t max_trailer_bytes)
-      : ConnectionBoundBody(std::move(conn)),
-        reader_(&conn_->body_input(), framing, max_trailer_bytes) {}
+      : conn_(std::move(conn)), reader_(&conn_->body_input(), framing, max_trailer_bytes) {}
+  ~ConnectionBody() override { Close(); }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     if (!error_.ok()) return error_;
@@ -64,55 +51,58 @@ class ConnectionBody final : public ConnectionBoundBody {
       conn_.reset();
       return error_;
     }
-    if (*got == 0 && n > 0) {
-      conn_->BodyDone();
-      conn_.reset();
-    }
+    // The exchange ends as soon as the body's end is known: with the read
+    // that delivers its last bytes when their end has arrived too, as Go's
+    // body reader returns EOF with them. A caller that stops at exactly the
+    // body's length keeps the connection.
+    if (reader_.SkipRestIfBuffered(0)) Finish();
     return got;
+  }
+
+  void Close() override {
+    if (conn_ == nullptr) return;
+    // A body whose rest has all arrived is skipped, not cut short.
+    if (reader_.SkipRestIfBuffered(std::numeric_limits<uint64_t>::max())) {
+      Finish();
+      return;
+    }
+    conn_->Close(absl::CancelledError("response body closed before its end"));
+    conn_.reset();
   }
 
   const wire::Headers& trailers() const override { return reader_.trailers(); }
 
  private:
+  void Finish() {
+    conn_->BodyDone();
+    conn_.reset();
+  }
+
+  std::shared_ptr<Connection> conn_;  // Null once the body is finished.
   wire::BodyReader reader_;
   absl::Status error_;
 };
 
-// A body the reader found already received in full: read from memory, with
-// no hand-off back to the reader. The reader has already judged the
-// connection: a reusable one is held here until the caller reads to the end
-// (then the pool takes it) or stops early (then it is closed).
-class ReceivedBody final : public ConnectionBoundBody {
+// A body that arrived whole with its head, or no body: read from memory. Its
+// connection was judged, and released, when it arrived.
+class ReceivedBody final : public ResponseBody {
  public:
-  ReceivedBody(wire::WholeBody whole, std::shared_ptr<Connection> reusable)
-      : ConnectionBoundBody(std::move(reusable)), whole_(std::move(whole)) {}
+  explicit ReceivedBody(wire::WholeBody whole) : whole_(std::move(whole)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     const size_t count = std::min(n, whole_.bytes.size() - offset_);
     std::memcpy(buf, whole_.bytes.data() + offset_, count);
     offset_ += count;
-    if (count == 0 && n > 0 && conn_ != nullptr) {
-      conn_->ReturnReadConnectionToPool();
-      conn_.reset();
-    }
     return count;
   }
+
+  void Close() override { offset_ = whole_.bytes.size(); }
 
   const wire::Headers& trailers() const override { return whole_.trailers; }
 
  private:
   const wire::WholeBody whole_;
   size_t offset_ = 0;
-};
-
-class EmptyBody final : public ResponseBody {
- public:
-  absl::StatusOr<size_t> Read(char*, size_t) override { return 0; }
-  void Close() override {}
-  const wire::Headers& trailers() const override { return trailers_; }
-
- private:
-  wire::Headers trailers_;
 };
 
 }  // namespace
@@ -144,7 +134,7 @@ Connection::Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetCon
                        ConnectionOptions options, std::weak_ptr<IdlePool> pool)
     : id_(id),
       pool_key_(std::move(pool_key)),
-      options_(options),
+      options_(std::move(options)),
       pool_(std::move(pool)),
       socket_(std::move(socket)),
       input_(socket_.get()),
@@ -152,7 +142,7 @@ Connection::Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetCon
       reqch_(1, closed_),
       write_err_ch_(1, closed_),
       body_done_(1, closed_),
-      reuse_decided_(1, closed_) {}
+      exchange_ended_(1, closed_) {}
 
 Connection::~Connection() {
   Close(absl::CancelledError("connection released"));
@@ -204,133 +194,190 @@ absl::Duration Connection::MarkTaken(absl::Time now) {
 absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_view head,
                                                RetryHint* retry_hint) {
   *retry_hint = RetryHint::kNone;
-  PendingRead pending;
-  pending.method = request.method;
-  pending.request_asked_close = options_.disable_keep_alives ||
-                                request.headers.HasToken("Connection", "close");
-  const auto result = std::make_shared<ResultChannel>(1, reader_exited_);
-  pending.result = result;
-  bool reused;
-  uint64_t seq;
+  const bool asked_close =
+      options_.disable_keep_alives || request.headers.HasToken("Connection", "close");
+  std::shared_ptr<Exchange> exchange;
   {
     absl::MutexLock lock(&mu_);
     if (closed_.HasFired()) {
       *retry_hint = RetryHint::kNothingWritten;
       return WithContext("connection closed before the request was sent", close_reason_);
     }
-    reused = pending.reused = requests_sent_ > 0;
-    seq = ++requests_sent_;
+    ++requests_sent_;
     ++expected_responses_;
-    write_stage_ = WriteStage::kBeforeLastWrite;
+    exchange = std::make_shared<Exchange>(requests_sent_, request, head, requests_sent_ > 1,
+                                          asked_close, reader_exited_);
   }
-  const bool has_body = request.body != nullptr;
   // The reader gets its request first: if the write then fails and closes
   // the connection, the reader still reads whatever response had arrived,
   // and that response wins over the write error.
-  if (!reqch_.Send(std::move(pending))) {
-    *retry_hint = RetryHint::kNothingWritten;  // The body was not taken yet.
+  if (!reqch_.Send(exchange) || !writech_.Send(exchange)) {
+    exchange->ReclaimUnsent(request);  // The writer never had it.
+    *retry_hint = RetryHint::kNothingWritten;
     return WithContext("connection closed before the request was sent", close_reason());
   }
-  if (!writech_.Send(WriteJob{std::string(head), std::move(request.body),
-                              request.content_length})) {
-    // Closed before the writer took the request: nothing was written, but a
-    // body went with the dropped job, so only a bodiless request may go again.
-    if (!has_body) *retry_hint = RetryHint::kNothingWritten;
-    return WithContext("connection closed before the request was sent", close_reason());
-  }
-  Hook(HookPoint::kRequestHandedOver, seq);
-
-  std::optional<ReadResult> got = result->RecvWithTimeout(options_.response_header_timeout);
-  if (got.has_value()) {
-    if (reused && got->closed_before_response) *retry_hint = RetryHint::kClosedBeforeResponse;
-    return std::move(got->response);
-  }
-  if (reader_exited_.HasFired()) {
-    return WithContext("connection closed before the response", close_reason());
-  }
-  absl::Status timeout = absl::DeadlineExceededError(
-      absl::StrCat("timeout awaiting response headers after ",
-                   absl::FormatDuration(options_.response_header_timeout)));
-  Close(timeout);
-  return timeout;
+  Hook(HookPoint::kRequestHandedOver, exchange->seq);
+  return AwaitResponse(*exchange, request, retry_hint);
 }
 
-void Connection::SetWriteStage(WriteStage stage) {
-  absl::MutexLock lock(&mu_);
-  write_stage_ = stage;
+absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& request,
+                                                   RetryHint* retry_hint) {
+  // The header timer starts once the request is written, as in Go: a slow
+  // upload to a healthy server does not time out.
+  absl::Time deadline = absl::InfiniteFuture();
+  for (;;) {
+    std::optional<ExchangeEvent> event = exchange.events().RecvWithTimeout(deadline - absl::Now());
+    if (!event.has_value()) {
+      if (reader_exited_.HasFired()) {  // It ended without an answer for this request.
+        if (exchange.ReclaimUnsent(request)) *retry_hint = RetryHint::kNothingWritten;
+        return WithContext("connection closed before the response", close_reason());
+      }
+      if (!exchange.Abandon()) {
+        // The reader has claimed the response: it is on its way, and the
+        // connection may already serve another request. Never close it here.
+        deadline = absl::InfiniteFuture();
+        continue;
+      }
+      absl::Status timeout = absl::DeadlineExceededError(
+          absl::StrCat("timeout awaiting response headers after ",
+                       absl::FormatDuration(options_.response_header_timeout)));
+      Close(timeout);
+      return timeout;
+    }
+    if (const absl::Status* written = std::get_if<absl::Status>(&*event)) {
+      // A failed write closed the connection; the reader reports next.
+      if (written->ok() && options_.response_header_timeout != absl::InfiniteDuration()) {
+        deadline = absl::Now() + options_.response_header_timeout;
+      }
+      continue;
+    }
+    ReadOutcome& read = std::get<ReadOutcome>(*event);
+    if (!read.response.ok()) {
+      if (exchange.ReclaimUnsent(request)) {
+        *retry_hint = RetryHint::kNothingWritten;
+      } else if (read.closed_before_response) {
+        *retry_hint = RetryHint::kClosedBeforeResponse;
+      }
+    }
+    return std::move(read.response);
+  }
 }
 
 void Connection::WriteLoop() {
   // Reused for every request body this writer sends; allocated with the
   // first, and uninitialized, so a connection that sends none pays nothing.
   std::unique_ptr<char[]> piece;
-  for (uint64_t seq = 1;; ++seq) {
-    std::optional<WriteJob> job = writech_.Recv();
-    if (!job.has_value()) return;
-    absl::Status result = WriteRequest(*job, piece);
-    job->body.reset();  // The caller's body source is never read again.
+  while (std::optional<std::shared_ptr<Exchange>> job = writech_.Recv()) {
+    Exchange& exchange = **job;
+    std::unique_ptr<BodySource> body;
+    if (!exchange.StartWriting(body)) continue;  // Taken back by its caller.
+    const absl::Status result = WriteRequest(exchange, std::move(body), piece);
+    // A header timer starts now; without one, the caller is not woken for
+    // nothing (a request given back is known from its exchange).
+    if (options_.response_header_timeout != absl::InfiniteDuration()) {
+      exchange.events().Send(result);
+    }
     // A request cut short leaves the server mid-message: close, as Go's
     // writeLoop does. A response already received is still read and wins.
     if (!result.ok()) Close(result);
-    // Report first, then leave the stage: the reader never sees kNone
-    // without the report being on writeErrCh already.
-    write_err_ch_.Send(result);
-    Hook(HookPoint::kWriterReported, seq);
-    SetWriteStage(WriteStage::kNone);
+    write_err_ch_.Send(WriteReport{exchange.seq, result});
+    Hook(HookPoint::kWriterReported, exchange.seq);
     if (!result.ok()) return;
   }
 }
 
-absl::Status Connection::WriteRequest(WriteJob& job, std::unique_ptr<char[]>& piece) {
-  absl::string_view head = job.head;  // Goes out with the first body piece.
-  if (job.body == nullptr) {
-    SetWriteStage(WriteStage::kLastWrite);
-    size_t written;
-    return WithContext("writing request", socket_->Write({head}, written));
+absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySource> body,
+                                      std::unique_ptr<char[]>& piece) {
+  // Checked before the body is first read: a source is never read for a
+  // connection that has closed, and the request goes back whole.
+  if (closed_.HasFired()) {
+    exchange.GiveBack(std::move(body), {}, /*body_ended=*/false);
+    return WithContext("connection closed before the request was written", close_reason());
   }
-  const bool chunked = !job.content_length.has_value();
-  uint64_t remaining = job.content_length.value_or(0);
-  if (piece == nullptr) piece.reset(new char[kWriteChunk]);
-  // Each piece is written before the source is read again, so bytes never
-  // wait behind a slow source; it is gathered with its framing, not copied.
-  while (chunked || remaining > 0) {
-    const size_t want = chunked ? kWriteChunk : std::min<uint64_t>(kWriteChunk, remaining);
-    absl::StatusOr<size_t> n = job.body->Read(piece.get(), want);
+  absl::string_view head = exchange.head;  // Goes out with the first body piece.
+  bool body_ended = false;
+  // Writes `pieces`, the head among them until it is out. If the request's
+  // first write fails before the socket took a byte, the request goes back
+  // to its caller whole; `data` is what that write carried of the body.
+  const auto write = [&](std::initializer_list<absl::string_view> pieces,
+                         absl::string_view data) -> absl::Status {
+    size_t written = 0;
+    const absl::Status status = socket_->Write(pieces, written);
+    if (!status.ok() && !head.empty() && written == 0) {
+      exchange.GiveBack(std::move(body), data, body_ended);
+    }
+    head = {};
+    return status.ok() ? status : WithContext("writing request", status);
+  };
+  const auto read = [&](char* buf, size_t n) -> absl::StatusOr<size_t> {
+    absl::StatusOr<size_t> got = body->Read(buf, n);
     if (closed_.HasFired()) {
       return absl::CancelledError("connection closed while the request body was being written");
     }
-    if (!n.ok()) return WithContext("reading request body", n.status());
-    if (*n == 0) {
-      if (chunked) break;
-      return absl::InvalidArgumentError(
-          absl::StrCat("request body ended after ", *job.content_length - remaining, " of ",
-                       *job.content_length, " bytes (Content-Length)"));
-    }
-    const absl::string_view data(piece.get(), *n);
-    absl::Status status;
-    size_t written;
-    if (chunked) {
-      status = socket_->Write({head, wire::ChunkSizeLine(*n), data, wire::kChunkEnd}, written);
-    } else {
-      remaining -= *n;
-      if (remaining == 0) SetWriteStage(WriteStage::kLastWrite);
-      status = socket_->Write({head, data}, written);
-    }
-    if (!status.ok()) return WithContext("writing request", status);
-    head = {};
+    if (!got.ok()) return WithContext("reading request body", got.status());
+    return got;
+  };
+
+  if (body == nullptr) {
+    exchange.EnterLastWrite();
+    return write({head}, {});
   }
-  if (!chunked && *job.content_length > 0) return absl::OkStatus();  // Ended by its last piece.
-  // The end of a chunked body, or the head of an empty one.
-  SetWriteStage(WriteStage::kLastWrite);
-  size_t written;
-  return WithContext("writing request",
-                     socket_->Write({head, chunked ? wire::kLastChunk : absl::string_view()}, written));
+  if (piece == nullptr) piece.reset(new char[kWriteChunk]);
+  // Each piece is written before the source is read again, so bytes never
+  // wait behind a slow source; it is gathered with its framing, not copied.
+  if (!exchange.content_length.has_value()) {  // Chunked.
+    for (;;) {
+      absl::StatusOr<size_t> n = read(piece.get(), kWriteChunk);
+      if (!n.ok()) return n.status();
+      if (*n == 0) break;
+      const absl::string_view data(piece.get(), *n);
+      absl::Status status = write({head, wire::ChunkSizeLine(*n), data, wire::kChunkEnd}, data);
+      if (!status.ok()) return status;
+    }
+    body_ended = true;
+    exchange.EnterLastWrite();
+    return write({head, wire::kLastChunk}, {});
+  }
+  // Content-Length: the last piece (none for an empty body) waits until the
+  // source has shown that it ends there.
+  const uint64_t length = *exchange.content_length;
+  uint64_t remaining = length;
+  absl::string_view last;
+  while (remaining > 0) {
+    absl::StatusOr<size_t> n = read(piece.get(), std::min<uint64_t>(kWriteChunk, remaining));
+    if (!n.ok()) return n.status();
+    if (*n == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("request body ended after ",
+                                                     length - remaining, " of ", length,
+                                                     " bytes (Content-Length)"));
+    }
+    remaining -= *n;
+    const absl::string_view data(piece.get(), *n);
+    if (remaining == 0) {
+      last = data;
+    } else if (absl::Status status = write({head, data}, data); !status.ok()) {
+      return status;
+    }
+  }
+  // Go fails "ContentLength=3 with Body length 6" after sending the three;
+  // checked before the last write instead, so that the server never
+  // receives a complete request the caller did not mean.
+  char extra;
+  absl::StatusOr<size_t> more = read(&extra, 1);
+  if (!more.ok()) return more.status();
+  if (*more > 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request body longer than its Content-Length of ", length, " bytes"));
+  }
+  body_ended = true;
+  exchange.EnterLastWrite();
+  return write({head, last}, last);
 }
 
 void Connection::ReadLoop() {
-  for (uint64_t seq = 1; AwaitNextResponse(); ++seq) {
-    std::optional<PendingRead> pending = reqch_.Recv();
-    if (!pending.has_value() || !ReadOneResponse(*pending, seq)) break;
+  while (AwaitNextResponse()) {
+    std::optional<std::shared_ptr<Exchange>> exchange = reqch_.Recv();
+    if (!exchange.has_value() || !ReadOneResponse(**exchange)) break;
   }
   reader_exited_.Fire();
 }
@@ -381,21 +428,30 @@ bool Connection::AwaitNextResponse() {
   return true;
 }
 
-bool Connection::ReadOneResponse(PendingRead& pending, uint64_t seq) {
+bool Connection::ReadOneResponse(Exchange& exchange) {
+  // Bytes already buffered belong to this response.
+  const uint64_t consumed_before = input_.consumed();
   absl::StatusOr<wire::ResponseHead> head =
       wire::ReadFinalResponseHead(input_, options_.max_response_header_bytes);
+  // From here the outcome is the caller's: its header timer can no longer
+  // close the connection under it.
+  if (!exchange.Claim()) return false;  // The caller gave up and closes it.
   absl::StatusOr<wire::BodyFraming> framing =
-      head.ok() ? wire::ResponseBodyFraming(*head, pending.method) : head.status();
+      head.ok() ? wire::ResponseBodyFraming(*head, exchange.method) : head.status();
   if (!framing.ok()) {
-    const bool closed_before_response = absl::IsUnavailable(head.status());
-    absl::Status error = head.ok() ? WithContext("invalid response", framing.status())
-                                   : DescribeHeadFailure(head.status());
-    pending.result->Send(ReadResult{error, closed_before_response});
+    // A retry is safe only if the server closed the connection before a
+    // single byte of the response (a reset after part of a head is not).
+    const bool response_started = input_.received() > consumed_before;
+    const bool closed_before_response =
+        absl::IsUnavailable(head.status()) && !response_started && !IsClosed();
+    const absl::Status error = head.ok() ? WithContext("invalid response", framing.status())
+                                         : DescribeHeadFailure(head.status(), response_started);
     Close(error);
+    exchange.events().Send(ReadOutcome{error, closed_before_response});
     return false;
   }
-  const bool keep_alive = !pending.request_asked_close && !options_.disable_keep_alives &&
-                          wire::ResponseAllowsReuse(*head, *framing);
+  const bool keep_alive =
+      !exchange.request_asked_close && wire::ResponseAllowsReuse(*head, *framing);
   Response response;
   response.status = head->status;
   response.reason = std::move(head->reason);
@@ -403,66 +459,103 @@ bool Connection::ReadOneResponse(PendingRead& pending, uint64_t seq) {
   response.content_length = wire::ParseContentLength(head->headers).value_or(std::nullopt);
   response.headers = std::move(head->headers);
   response.conn.id = id_;
-  response.conn.reused = pending.reused;
+  response.conn.reused = exchange.reused;
 
-  if (framing->kind == wire::BodyFraming::Kind::kNone) {
-    response.body = std::make_unique<EmptyBody>();
-    // Decided before the caller sees the response, as Go does, so that the
-    // caller's next request finds this connection in the pool.
-    absl::Status pooled = ReturnToPool(keep_alive, seq);
-    if (pooled.ok()) Hook(HookPoint::kPooledBeforeDelivery, seq);
-    pending.result->Send(ReadResult{std::move(response)});
-    if (!pooled.ok()) Close(pooled);
-    return pooled.ok();
-  }
   if (std::optional<wire::WholeBody> whole =
           wire::TakeWholeBody(input_, *framing, options_.max_response_header_bytes)) {
-    // The whole body is here already (the common small response): judge the
-    // connection now and wake the caller once, with no body-end round trip.
-    absl::Status reusable = EndExchange(keep_alive, seq);
-    response.body = std::make_unique<ReceivedBody>(*std::move(whole),
-                                                   reusable.ok() ? shared_from_this() : nullptr);
-    pending.result->Send(ReadResult{std::move(response)});
-    if (!reusable.ok()) Close(reusable);
-    return reusable.ok();
+    // Nothing more to read for it (no body, or the common small one): the
+    // caller is woken once, and the connection is judged now.
+    response.body = std::make_unique<ReceivedBody>(*std::move(whole));
+    return EndExchange(exchange, keep_alive,
+                       [&] { exchange.events().Send(ReadOutcome{std::move(response)}); });
   }
   response.body = std::make_unique<ConnectionBody>(shared_from_this(), *framing,
                                                    options_.max_response_header_bytes);
-  pending.result->Send(ReadResult{std::move(response)});
+  exchange.events().Send(ReadOutcome{std::move(response)});
   // The caller reads the body; closing it early or a read error closes the
   // connection, which ends this wait.
   if (!body_done_.Recv().has_value()) return false;
-  absl::Status pooled = ReturnToPool(keep_alive, seq);
-  reuse_decided_.Send(pooled.ok());
-  if (!pooled.ok()) Close(pooled);
-  return pooled.ok();
+  return EndExchange(exchange, keep_alive, [this] { exchange_ended_.Send(true); });
 }
 
 void Connection::BodyDone() {
-  if (body_done_.Send(true)) reuse_decided_.Recv();
+  if (body_done_.Send(true)) exchange_ended_.Recv();
 }
 
-bool Connection::WroteRequestCompletely(uint64_t seq) {
-  if (std::optional<absl::Status> result = write_err_ch_.TryRecv()) return result->ok();
+bool Connection::EndExchange(Exchange& exchange, bool keep_alive,
+                             absl::FunctionRef<void()> release) {
   {
     absl::MutexLock lock(&mu_);
-    // The response ended before the request's last byte was even handed to
-    // the socket: an early response. Decided at once, without Go's timer.
-    if (write_stage_ == WriteStage::kBeforeLastWrite) return false;
+    --expected_responses_;
   }
-  // The writer is in its last write or just reported; the report is due.
-  Hook(HookPoint::kReuseAwaitsWriter, seq);
-  std::optional<absl::Status> result = write_err_ch_.RecvWithTimeout(options_.reuse_grace_period);
-  return result.has_value() && result->ok();
+  absl::Status verdict = ReuseBlocker(keep_alive);
+  if (verdict.ok()) {
+    if (std::optional<WriteReport> report = write_err_ch_.TryRecv()) {
+      verdict = WriteVerdict(*report, exchange);
+    } else if (!exchange.InLastWrite()) {
+      // The response ended before the request's last byte was even handed
+      // to the socket: an early response. Decided at once, without Go's
+      // timer.
+      verdict = absl::AbortedError(
+          "the response ended before the request was completely written; the connection's "
+          "state is unknown");
+    } else {
+      return AwaitWriterInPool(exchange, release);
+    }
+  }
+  if (verdict.ok()) verdict = PutInPool();
+  if (verdict.ok()) {
+    Hook(HookPoint::kPooledBeforeDelivery, exchange.seq);
+  } else {
+    Close(verdict);
+  }
+  release();
+  return verdict.ok();
 }
 
-absl::Status Connection::ReturnToPool(bool keep_alive, uint64_t seq) {
-  if (absl::Status reusable = EndExchange(keep_alive, seq); !reusable.ok()) return reusable;
-  return PutInPool();
+bool Connection::AwaitWriterInPool(Exchange& exchange, absl::FunctionRef<void()> release) {
+  std::shared_ptr<IdlePool> pool = pool_.lock();
+  const absl::Status held = pool == nullptr ? absl::CancelledError("transport destroyed")
+                                            : pool->PutPending(shared_from_this());
+  if (!held.ok()) Close(held);
+  release();
+  if (!held.ok()) return false;
+  Hook(HookPoint::kReuseAwaitsWriter, exchange.seq);
+  std::optional<WriteReport> report =
+      write_err_ch_.RecvWithTimeout(options_.reuse_grace_period);
+  absl::Status verdict;
+  if (report.has_value()) {
+    verdict = WriteVerdict(*report, exchange);
+  } else if (IsClosed()) {
+    verdict = close_reason();
+  } else {
+    verdict = absl::DeadlineExceededError(
+        absl::StrCat("the request was not reported written within the reuse grace period of ",
+                     absl::FormatDuration(options_.reuse_grace_period)));
+  }
+  const absl::Status settled = pool->Settle(this, verdict.ok());
+  if (verdict.ok()) verdict = settled;
+  if (!verdict.ok()) Close(verdict);
+  return verdict.ok();
 }
 
-void Connection::ReturnReadConnectionToPool() {
-  if (absl::Status pooled = PutInPool(); !pooled.ok()) Close(pooled);
+absl::Status Connection::ReuseBlocker(bool keep_alive) const {
+  if (!keep_alive) return absl::CancelledError("the response or the request asked to close");
+  if (input_.saw_eof()) return absl::UnavailableError("server closed the connection");
+  if (input_.buffered() > 0) {
+    return absl::FailedPreconditionError("unsolicited bytes after the response");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Connection::WriteVerdict(const WriteReport& report, const Exchange& exchange) {
+  // One report per request, received in order, so the report always belongs
+  // to the exchange being ended; the tag makes that checked, not assumed.
+  if (report.seq != exchange.seq) {
+    return absl::InternalError(absl::StrCat("write report for request ", report.seq,
+                                            " while ending request ", exchange.seq));
+  }
+  return report.status;
 }
 
 absl::Status Connection::PutInPool() {
@@ -471,27 +564,10 @@ absl::Status Connection::PutInPool() {
   return pool->Put(shared_from_this());
 }
 
-absl::Status Connection::EndExchange(bool keep_alive, uint64_t seq) {
-  {
-    absl::MutexLock lock(&mu_);
-    --expected_responses_;
-  }
-  if (!keep_alive) return absl::CancelledError("the response or the request asked to close");
-  if (!WroteRequestCompletely(seq)) {
-    return absl::AbortedError(
-        "the response ended before the request was completely written; the connection's state "
-        "is unknown");
-  }
-  if (input_.saw_eof()) return absl::UnavailableError("server closed the connection");
-  if (input_.buffered() > 0) {
-    return absl::FailedPreconditionError("unsolicited bytes after the response");
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Connection::DescribeHeadFailure(const absl::Status& read_error) {
+absl::Status Connection::DescribeHeadFailure(const absl::Status& read_error,
+                                             bool response_started) {
   if (IsClosed()) return WithContext("connection closed before the response", close_reason());
-  if (absl::IsUnavailable(read_error)) {
+  if (absl::IsUnavailable(read_error) && !response_started) {
     return absl::UnavailableError("server closed the connection before sending a response");
   }
   return WithContext("reading response head", read_error);

@@ -5,17 +5,27 @@
 // response heads and, while idle, watches the socket. The caller's thread
 // coordinates them through capacity-1 channels: requests to the writer
 // (writech), requests to the reader (reqch), and writeErrCh, on which the
-// writer reports each request's write result to the reader. A body that
-// arrived with its head is handed over whole, the connection already judged,
-// so the caller is woken once; a longer body is read on the caller's thread
-// while the reader waits for its end. Either way the connection returns to
-// the pool only once the caller has read the body to its end.
+// writer reports each request's write result to the reader. What the three
+// share about one request lives in its Exchange (exchange.h), never in the
+// connection, so nothing done for one request can count for the next.
 //
 // The safety rule (Go commit 6278a954, Go issues 7569 and 7620): the
 // connection returns to the idle pool only if the request was written
 // completely and without error, the response was read completely, and
 // neither side asked to close. A server may answer before reading the whole
 // request body; that response is delivered, but the connection is closed.
+// When the response ends while the writer has not reached the request's
+// last write, that is proof of an early response, decided at once. When the
+// writer is in its last write, its report is due: the response is
+// delivered first and the decision waits for the report, at most the reuse
+// grace period, with the connection held in the pool so that the caller's
+// next request waits for the decision rather than dial anew.
+//
+// A body that arrived with its head (or no body) is handed over whole and
+// the connection released at once. A longer body is read on the caller's
+// thread while the reader waits; it ends, and the connection goes back, with
+// the read that delivers its last bytes, or when it is closed with its rest
+// already received. Closing it earlier closes the connection.
 //
 // Every blocking wait of a connection also ends when its close signal fires,
 // and Close() is the one place that fires it and shuts the socket down. The
@@ -31,21 +41,21 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "transport/channel.h"
 #include "transport/close_signal.h"
+#include "transport/exchange.h"
 #include "transport/net_conn.h"
 #include "transport/request.h"
 #include "transport/response.h"
 #include "transport/test_hook.h"
-#include "transport/wire/body_framing.h"
 #include "transport/wire/buffered_reader.h"
 
 namespace h1 {
@@ -54,11 +64,12 @@ class IdlePool;
 
 struct ConnectionOptions {
   bool disable_keep_alives = false;
-  // How long the reader waits for the writer's report once a response is
-  // complete, if the writer is not known to be still writing (see
-  // Connection::WroteRequestCompletely).
+  // How long the reuse decision waits for the writer's report once a
+  // response has ended while the writer was in the request's last write.
   absl::Duration reuse_grace_period = absl::Milliseconds(50);
+  // Counted from the end of the request write. Infinite: no limit.
   absl::Duration response_header_timeout = absl::InfiniteDuration();
+  // Infinite: no limit.
   absl::Duration idle_timeout = absl::InfiniteDuration();
   size_t max_response_header_bytes = 1 << 20;
   TestHook test_hook;
@@ -67,9 +78,10 @@ struct ConnectionOptions {
 // Why a RoundTrip failed, for the Transport's retry rule.
 enum class RetryHint {
   kNone,
-  // The request never reached the connection: it is safe to send again.
+  // Not one byte of the request reached the socket; its body, if any, is
+  // back in the Request. Safe to send again.
   kNothingWritten,
-  // The server closed a reused connection before any response byte: safe to
+  // The server closed the connection before a single response byte: safe to
   // send again only if the request is idempotent and has no body.
   kClosedBeforeResponse,
 };
@@ -84,60 +96,36 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ~Connection();
 
   // Sends `request`, whose validated head is already serialized as `head`,
-  // and waits for the response head. The request's body is moved out only
-  // when the writer takes the request. On failure `*retry_hint` says whether
-  // the request may be sent again elsewhere.
+  // and waits for the response head. The request's body moves into the
+  // exchange; on failure `*retry_hint` says whether the request may be sent
+  // again elsewhere, and with kNothingWritten the body is back in `request`.
   absl::StatusOr<Response> RoundTrip(Request& request, absl::string_view head,
                                      RetryHint* retry_hint);
 
   // Closes the connection: fires the close signal, shuts the socket down and
   // leaves the idle pool. The first reason is kept; later calls do nothing.
-  void Close(absl::Status reason);
+  void Close(absl::Status reason) ABSL_LOCKS_EXCLUDED(mu_);
   bool IsClosed() const { return closed_.HasFired(); }
-  absl::Status close_reason() const;
+  absl::Status close_reason() const ABSL_LOCKS_EXCLUDED(mu_);
 
   uint64_t id() const { return id_; }
   const std::string& pool_key() const { return pool_key_; }
 
   // Called by the idle pool.
-  void MarkIdle(absl::Time now);
+  void MarkIdle(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   // Returns how long the connection had been idle.
-  absl::Duration MarkTaken(absl::Time now);
+  absl::Duration MarkTaken(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Called by the response body on the caller's thread. BodyDone returns
-  // after the reader has decided whether the connection is reused.
+  // Called on the caller's thread by a streamed body that reached its end.
+  // Returns once the reader has ended the exchange.
   void BodyDone();
   wire::BufferedReader& body_input() { return input_; }
-  // Called on the caller's thread once it has read to the end a body that
-  // the reader received whole and judged reusable: the pool takes the
-  // connection now, or it closes.
-  void ReturnReadConnectionToPool();
 
  private:
-  // Where the writer is with the current request. A response that ends
-  // while the request's last byte has not even been handed to the socket
-  // proves an early response: no need to wait for the writer's report.
-  enum class WriteStage { kNone, kBeforeLastWrite, kLastWrite };
-
-  // What the caller hands the writer.
-  struct WriteJob {
-    std::string head;
-    std::unique_ptr<BodySource> body;
-    std::optional<uint64_t> content_length;  // Unset with a body: chunked.
-  };
-  // What the reader hands back: the response head, or why there is none.
-  struct ReadResult {
-    absl::StatusOr<Response> response;
-    // The connection ended before any byte of the response arrived.
-    bool closed_before_response = false;
-  };
-  using ResultChannel = Channel<ReadResult>;
-  // What the caller hands the reader.
-  struct PendingRead {
-    std::string method;
-    bool request_asked_close = false;
-    bool reused = false;
-    std::shared_ptr<ResultChannel> result;
+  // The writer's report on writeErrCh, tagged with its request.
+  struct WriteReport {
+    uint64_t seq;
+    absl::Status status;
   };
 
   Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetConn> socket,
@@ -146,32 +134,45 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadLoop();
   void WriteLoop();
   // Writes one request; `piece` is the writer's buffer for body pieces.
-  absl::Status WriteRequest(WriteJob& job, std::unique_ptr<char[]>& piece);
+  absl::Status WriteRequest(Exchange& exchange, std::unique_ptr<BodySource> body,
+                            std::unique_ptr<char[]>& piece);
+  // Waits for the events of `exchange`, starting the header timer once the
+  // request is written; returns its response or error.
+  absl::StatusOr<Response> AwaitResponse(Exchange& exchange, Request& request,
+                                         RetryHint* retry_hint);
   // Waits while the connection is idle. Returns false if it closed instead.
   bool AwaitNextResponse();
   // Closes with `reason` unless a request is expected; atomic with
   // RoundTrip's check, so no request is handed to a leaving reader.
-  bool CloseIfIdle(absl::Status reason);
+  bool CloseIfIdle(absl::Status reason) ABSL_LOCKS_EXCLUDED(mu_);
   // Shuts the socket down and leaves the pool, after the signal fired.
   void FinishClose();
-  // Delivers a response or error for `pending`; returns whether to go on.
-  bool ReadOneResponse(PendingRead& pending, uint64_t seq);
-  // Whether the writer reported a complete, error-free write of the request
-  // whose response just ended.
-  bool WroteRequestCompletely(uint64_t seq);
+  // Reads `exchange`'s response and delivers it; returns whether to go on.
+  bool ReadOneResponse(Exchange& exchange);
+  // Why no response head could be read; `response_started` if any byte of
+  // the response had arrived.
+  absl::Status DescribeHeadFailure(const absl::Status& read_error, bool response_started);
+  // Ends `exchange`, whose response is complete: the connection goes back
+  // to the pool if the reuse rule allows, or closes. `release` lets the
+  // caller go on (delivers the response, or returns from BodyDone). When
+  // the decision is immediate, release runs after the connection is pooled,
+  // so the caller's next request finds it; when it must wait for the
+  // writer's report, release runs first. Returns whether the connection
+  // stays open for another exchange.
+  bool EndExchange(Exchange& exchange, bool keep_alive, absl::FunctionRef<void()> release);
+  // EndExchange's wait for the writer's report: the connection is held in
+  // the pool, undecided, while the caller goes on.
+  bool AwaitWriterInPool(Exchange& exchange, absl::FunctionRef<void()> release);
+  // What of the reuse rule can be told without the writer: OK if nothing
+  // stands in the way.
+  absl::Status ReuseBlocker(bool keep_alive) const;
+  // The reuse verdict that `report` gives for `exchange`.
+  static absl::Status WriteVerdict(const WriteReport& report, const Exchange& exchange);
+  // Offers the connection to the idle pool; OK if it took it.
+  absl::Status PutInPool();
   void Hook(HookPoint point, uint64_t seq) const {
     if (options_.test_hook) options_.test_hook(point, id_, seq);
   }
-  void SetWriteStage(WriteStage stage);
-  absl::Status DescribeHeadFailure(const absl::Status& read_error);
-  // Ends one exchange: puts the connection back in the idle pool if the reuse
-  // rule allows. Returns OK if it did, else why not (the close reason).
-  absl::Status ReturnToPool(bool keep_alive, uint64_t seq);
-  // Ends one exchange on the reader's side: OK if the reuse rule allows
-  // another (all but the pool's consent), else why not.
-  absl::Status EndExchange(bool keep_alive, uint64_t seq);
-  // Offers the connection to the idle pool; OK if it took it.
-  absl::Status PutInPool();
 
   const uint64_t id_;
   const std::string pool_key_;
@@ -182,23 +183,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // bodies, never at once: the hand-offs go through the channels below.
   wire::BufferedReader input_;
 
+  // Declared before the channels bound to them (and before the exchanges
+  // those channels hold, whose event channels are bound to reader_exited_),
+  // so they outlive them.
   CloseSignal closed_;
   // Fired when the reader thread ends: it will deliver no more results.
   CloseSignal reader_exited_;
-  Channel<WriteJob> writech_;
-  Channel<PendingRead> reqch_;
-  Channel<absl::Status> write_err_ch_;  // Go's writeErrCh.
-  Channel<bool> body_done_;             // The caller read a body to its end.
-  Channel<bool> reuse_decided_;         // The reader decided; true: pooled.
+  Channel<std::shared_ptr<Exchange>> writech_;
+  Channel<std::shared_ptr<Exchange>> reqch_;
+  Channel<WriteReport> write_err_ch_;  // Go's writeErrCh.
+  Channel<bool> body_done_;            // The caller read a body to its end.
+  Channel<bool> exchange_ended_;       // The reader ended the exchange.
 
   mutable absl::Mutex mu_;
   absl::Status close_reason_ ABSL_GUARDED_BY(mu_);
   // Requests handed over whose responses have not been read (Go's
   // numExpectedResponses): a byte or EOF while it is 0 poisons the connection.
   int expected_responses_ ABSL_GUARDED_BY(mu_) = 0;
-  // Where the writer is with the current request (see WroteRequestCompletely).
-  WriteStage write_stage_ ABSL_GUARDED_BY(mu_) = WriteStage::kNone;
-  int requests_sent_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t requests_sent_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time idle_since_ ABSL_GUARDED_BY(mu_);
 };
 

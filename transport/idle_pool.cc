@@ -15,66 +15,130 @@ IdlePool::IdlePool(int max_per_host, int max_total)
 
 IdlePool::~IdlePool() { CloseAll(absl::CancelledError("transport destroyed")); }
 
-absl::Status IdlePool::Put(std::shared_ptr<Connection> conn) {
-  std::shared_ptr<Connection> evicted;
-  {
-    absl::MutexLock lock(&mu_);
-    if (conn->IsClosed()) return conn->close_reason();
-    const auto same_host = std::count_if(idle_.begin(), idle_.end(), [&](const auto& c) {
-      return c->pool_key() == conn->pool_key();
-    });
-    if (same_host >= max_per_host_) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "idle pool already holds ", max_per_host_, " connections for ", conn->pool_key()));
-    }
-    conn->MarkIdle(absl::Now());
-    idle_.push_back(std::move(conn));
-    if (max_total_ > 0 && static_cast<int>(idle_.size()) > max_total_) {
-      evicted = std::move(idle_.front());
-      idle_.pop_front();
-    }
+absl::Status IdlePool::AddLocked(std::shared_ptr<Connection> conn, bool pending,
+                                 std::shared_ptr<Connection>* evicted) {
+  if (conn->IsClosed()) return conn->close_reason();
+  const auto same_host = std::count_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
+    return e.conn->pool_key() == conn->pool_key();
+  });
+  if (same_host >= max_per_host_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "idle pool already holds ", max_per_host_, " connections for ", conn->pool_key()));
   }
-  if (evicted != nullptr) {
-    evicted->Close(absl::ResourceExhaustedError("evicted from the idle pool (MaxIdleConns)"));
+  if (!pending) conn->MarkIdle(absl::Now());
+  entries_.push_back({std::move(conn), pending});
+  if (max_total_ > 0 && static_cast<int>(entries_.size()) > max_total_) {
+    const auto lru = std::find_if(entries_.begin(), entries_.end(),
+                                  [](const Entry& e) { return !e.pending; });
+    if (lru != entries_.end()) {
+      *evicted = std::move(lru->conn);
+      entries_.erase(lru);
+    }
   }
   return absl::OkStatus();
 }
 
+void IdlePool::CloseEvicted(const std::shared_ptr<Connection>& evicted) {
+  if (evicted != nullptr) {
+    evicted->Close(absl::ResourceExhaustedError("evicted from the idle pool (MaxIdleConns)"));
+  }
+}
+
+absl::Status IdlePool::Put(std::shared_ptr<Connection> conn) {
+  return Add(std::move(conn), /*pending=*/false);
+}
+
+absl::Status IdlePool::PutPending(std::shared_ptr<Connection> conn) {
+  return Add(std::move(conn), /*pending=*/true);
+}
+
+absl::Status IdlePool::Add(std::shared_ptr<Connection> conn, bool pending) {
+  std::shared_ptr<Connection> evicted;
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    status = AddLocked(std::move(conn), pending, &evicted);
+  }
+  CloseEvicted(evicted);
+  return status;
+}
+
+absl::Status IdlePool::Settle(const Connection* conn, bool reusable) {
+  std::shared_ptr<Connection> settled;  // Released outside the lock.
+  std::shared_ptr<Connection> evicted;
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto it = FindLocked(conn);
+    if (it == entries_.end()) {
+      // It closed meanwhile, or the Transport is closing every connection.
+      return conn->IsClosed() ? conn->close_reason()
+                              : absl::CancelledError("removed from the idle pool");
+    }
+    settled = std::move(it->conn);
+    entries_.erase(it);
+    if (reusable) status = AddLocked(std::move(settled), /*pending=*/false, &evicted);
+  }
+  CloseEvicted(evicted);
+  return status;
+}
+
 std::shared_ptr<Connection> IdlePool::Take(const std::string& key) {
   absl::MutexLock lock(&mu_);
-  for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-    if ((*it)->pool_key() == key && !(*it)->IsClosed()) {
-      std::shared_ptr<Connection> conn = std::move(*it);
-      idle_.erase(std::next(it).base());
-      return conn;
-    }
-  }
-  return nullptr;
+  const auto idle = [this, &key]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    // Most recently used first.
+    return std::find_if(entries_.rbegin(), entries_.rend(), [&key](const Entry& e) {
+      return !e.pending && e.conn->pool_key() == key && !e.conn->IsClosed();
+    });
+  };
+  const auto ready = [this, &key, &idle]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return idle() != entries_.rend() || !AnyPendingLocked(&key);
+  };
+  mu_.Await(absl::Condition(&ready));
+  const auto it = idle();
+  if (it == entries_.rend()) return nullptr;
+  std::shared_ptr<Connection> conn = std::move(it->conn);
+  entries_.erase(std::next(it).base());
+  return conn;
 }
 
 void IdlePool::Remove(const Connection* conn) {
   std::shared_ptr<Connection> removed;  // Released outside the lock.
   absl::MutexLock lock(&mu_);
-  auto it = std::find_if(idle_.begin(), idle_.end(),
-                         [conn](const auto& c) { return c.get() == conn; });
-  if (it != idle_.end()) {
-    removed = std::move(*it);
-    idle_.erase(it);
+  const auto it = FindLocked(conn);
+  if (it != entries_.end()) {
+    removed = std::move(it->conn);
+    entries_.erase(it);
   }
 }
 
 void IdlePool::CloseAll(const absl::Status& reason) {
-  std::list<std::shared_ptr<Connection>> closing;
+  Entries closing;
   {
     absl::MutexLock lock(&mu_);
-    closing.swap(idle_);
+    closing.swap(entries_);
   }
-  for (const auto& conn : closing) conn->Close(reason);
+  for (const Entry& entry : closing) entry.conn->Close(reason);
 }
 
 int IdlePool::size() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<int>(idle_.size());
+  const auto settled = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return !AnyPendingLocked(nullptr);
+  };
+  mu_.Await(absl::Condition(&settled));
+  return static_cast<int>(entries_.size());
+}
+
+IdlePool::Entries::iterator IdlePool::FindLocked(const Connection* conn) {
+  return std::find_if(entries_.begin(), entries_.end(),
+                      [conn](const Entry& e) { return e.conn.get() == conn; });
+}
+
+bool IdlePool::AnyPendingLocked(const std::string* key) const {
+  return std::any_of(entries_.begin(), entries_.end(), [key](const Entry& e) {
+    return e.pending && (key == nullptr || e.conn->pool_key() == *key);
+  });
 }
 
 }  // namespace h1

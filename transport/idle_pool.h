@@ -1,5 +1,13 @@
 // IdlePool: the Transport's idle connections, keyed by "http://host:port",
 // with a per-host cap and a least-recently-used cap across hosts.
+//
+// A connection can also wait in the pool for its reuse decision: its
+// response has arrived and was delivered, but the writer has not yet
+// reported the request written (it is in its last write, or just out of
+// it). Until the connection's reader settles it, at most the reuse grace
+// period later, a request for its host waits for the decision rather than
+// dial a new connection, and IdleConnectionCount waits too: the pool never
+// hands out or counts an undecided connection.
 #ifndef H1_TRANSPORT_IDLE_POOL_H_
 #define H1_TRANSPORT_IDLE_POOL_H_
 
@@ -23,28 +31,53 @@ class IdlePool {
   // `max_total`: across all keys; 0 means no limit. Over it, the least
   // recently used idle connection is closed.
   IdlePool(int max_per_host, int max_total);
-  // Closes every connection still idle.
+  // Closes every connection still in the pool.
   ~IdlePool();
   IdlePool(const IdlePool&) = delete;
   IdlePool& operator=(const IdlePool&) = delete;
 
   // Adds `conn` as most recently used. Fails, naming why, if it is closed or
-  // its host already has max_per_host idle connections.
-  absl::Status Put(std::shared_ptr<Connection> conn);
-  // The most recently used idle connection for `key`, or null.
-  std::shared_ptr<Connection> Take(const std::string& key);
-  // Drops `conn` if it is idle here (called when it closes).
-  void Remove(const Connection* conn);
-  // Closes every idle connection with `reason`.
-  void CloseAll(const absl::Status& reason);
-  int size() const;
+  // its host already has max_per_host connections here.
+  absl::Status Put(std::shared_ptr<Connection> conn) ABSL_LOCKS_EXCLUDED(mu_);
+  // Holds a place for `conn` while its reuse decision waits for its writer.
+  // Fails as Put does.
+  absl::Status PutPending(std::shared_ptr<Connection> conn) ABSL_LOCKS_EXCLUDED(mu_);
+  // Ends the wait of a pending `conn`: if `reusable`, it becomes idle and
+  // most recently used (failing, naming why, if it was closed meanwhile);
+  // otherwise it leaves the pool.
+  absl::Status Settle(const Connection* conn, bool reusable) ABSL_LOCKS_EXCLUDED(mu_);
+  // The most recently used idle connection for `key`, or null. While a
+  // connection for `key` is pending, waits for its decision first.
+  std::shared_ptr<Connection> Take(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
+  // Drops `conn` if it is here, idle or pending (called when it closes).
+  void Remove(const Connection* conn) ABSL_LOCKS_EXCLUDED(mu_);
+  // Closes every connection here, idle or pending, with `reason`.
+  void CloseAll(const absl::Status& reason) ABSL_LOCKS_EXCLUDED(mu_);
+  // The idle connections, once no decision is pending.
+  int size() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  struct Entry {
+    std::shared_ptr<Connection> conn;
+    bool pending;
+  };
+  using Entries = std::list<Entry>;
+
+  absl::Status Add(std::shared_ptr<Connection> conn, bool pending) ABSL_LOCKS_EXCLUDED(mu_);
+  // Adds `conn` most recently used; over max_total, moves the least recently
+  // used idle connection (never a pending one) to `*evicted`.
+  absl::Status AddLocked(std::shared_ptr<Connection> conn, bool pending,
+                         std::shared_ptr<Connection>* evicted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Entries::iterator FindLocked(const Connection* conn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool AnyPendingLocked(const std::string* key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes `evicted`, if any, for MaxIdleConns.
+  static void CloseEvicted(const std::shared_ptr<Connection>& evicted);
+
   const int max_per_host_;
   const int max_total_;
   mutable absl::Mutex mu_;
   // Least recently used first.
-  std::list<std::shared_ptr<Connection>> idle_ ABSL_GUARDED_BY(mu_);
+  Entries entries_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace h1

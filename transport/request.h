@@ -14,10 +14,13 @@
 namespace h1 {
 
 // A request body, read by the connection's writer thread. Thread-compatible:
-// only that thread calls Read. The Transport destroys the source as soon as
-// the body is written, or after the connection closes, and never reads it
-// again. A Read that blocks keeps the writer thread alive until it returns:
-// the transport cannot interrupt it.
+// only one thread at a time calls Read. The Transport destroys the source as
+// soon as the body is written, or when its connection fails, and never reads
+// it for a closed connection. When not one byte of the request reached the
+// socket, the request goes to a new connection and the source is read on
+// from where it was (what was read already is kept and sent first). A Read
+// that blocks keeps the writer thread alive until it returns: the transport
+// cannot interrupt it.
 class BodySource {
  public:
   virtual ~BodySource() = default;
@@ -39,7 +42,9 @@ struct Request {
   // Null for no body.
   std::unique_ptr<BodySource> body;
   // With a body: sent as Content-Length if set; otherwise the body is sent
-  // chunked. The source must produce exactly this many bytes.
+  // chunked. The source must produce exactly this many bytes: it is read
+  // once more before the request's last write, and a byte more fails the
+  // request before the server has all of it.
   std::optional<uint64_t> content_length;
 };
 

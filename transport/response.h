@@ -22,16 +22,21 @@ struct ConnInfo {
   absl::Duration idle_time;  // How long it had been idle, if was_idle.
 };
 
-// A response body. Reading it to the end (Read returns 0) completes the
-// exchange and lets the connection return to the idle pool. Closing or
-// destroying it earlier closes the connection instead. Thread-compatible.
+// A response body. The exchange ends, and the connection may return to the
+// idle pool, as soon as the body's end is known: when the Read that
+// delivers its last bytes also finds its end (always with Content-Length),
+// or when Read returns 0. A body that arrived whole with its head (or no
+// body) has released its connection already. Closing or destroying a body
+// earlier closes the connection, unless the rest of it has already arrived,
+// which is then skipped. Thread-compatible.
 class ResponseBody {
  public:
   virtual ~ResponseBody() = default;
   // Reads up to `n` bytes; 0 at the end. Errors name the cause, e.g.
   // "unexpected EOF: 5 of 10 body bytes", and close the connection.
   virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
-  // Stops reading; closes the connection unless the end was reached.
+  // Stops reading; closes the connection unless the rest of the body has
+  // already arrived.
   virtual void Close() = 0;
   // Chunked trailers, once the end was reached.
   virtual const wire::Headers& trailers() const = 0;

@@ -18,10 +18,16 @@ namespace {
 // dead connection from the pool, so this bounds a burst of stale ones.
 constexpr int kMaxAttempts = 4;
 
+// Idempotent and bodiless (Go's isReplayable).
 bool IsReplayable(const Request& request) {
   const std::string& m = request.method;
-  return request.body == nullptr && !request.content_length.has_value() &&
+  return request.body == nullptr &&
          (m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE");
+}
+
+// As in Go, a zero (or negative) duration means no limit.
+absl::Duration NoLimitIfZero(absl::Duration limit) {
+  return limit > absl::ZeroDuration() ? limit : absl::InfiniteDuration();
 }
 
 // The head to send: Host, the caller's fields, then the framing and close
@@ -68,6 +74,12 @@ absl::Status Validate(const Request& request, const wire::RequestHead& head) {
 
 Transport::Transport(TransportOptions options)
     : options_(std::move(options)),
+      conn_options_{options_.disable_keep_alives,
+                    options_.reuse_grace_period,
+                    NoLimitIfZero(options_.response_header_timeout),
+                    NoLimitIfZero(options_.idle_conn_timeout),
+                    options_.max_response_header_bytes,
+                    options_.test_hook},
       pool_(std::make_shared<IdlePool>(options_.max_idle_conns_per_host,
                                        options_.max_idle_conns)) {}
 
@@ -86,10 +98,8 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
   if (absl::Status s = Validate(request, head); !s.ok()) return s;
   const std::string head_bytes = wire::SerializeRequestHead(head);
   const std::string key = url->PoolKey();
-  const ConnectionOptions conn_options{
-      options_.disable_keep_alives, options_.reuse_grace_period,
-      options_.response_header_timeout, options_.idle_conn_timeout,
-      options_.max_response_header_bytes, options_.test_hook};
+  // Judged before the first attempt, while the request still holds its body.
+  const bool replayable = IsReplayable(request);
 
   for (int attempt = 1;; ++attempt) {
     ConnInfo info;
@@ -100,7 +110,7 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
     } else {
       absl::StatusOr<std::unique_ptr<NetConn>> socket = options_.dial(url->host, url->port);
       if (!socket.ok()) return socket.status();
-      conn = Connection::Start(next_connection_id_++, key, *std::move(socket), conn_options,
+      conn = Connection::Start(next_connection_id_++, key, *std::move(socket), conn_options_,
                                pool_);
     }
     RetryHint hint = RetryHint::kNone;
@@ -110,9 +120,12 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
       response->conn.idle_time = info.idle_time;
       return response;
     }
-    const bool retry = attempt < kMaxAttempts &&
+    // Go's shouldRetryRequest: only a connection that served before can have
+    // gone stale under the request; a fresh one failing means the server
+    // refuses the request itself, and retrying could loop.
+    const bool retry = attempt < kMaxAttempts && info.was_idle &&
                        (hint == RetryHint::kNothingWritten ||
-                        (hint == RetryHint::kClosedBeforeResponse && IsReplayable(request)));
+                        (hint == RetryHint::kClosedBeforeResponse && replayable));
     if (!retry) return response.status();
   }
 }

@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "transport/connection.h"
 #include "transport/net_conn.h"
 #include "transport/request.h"
 #include "transport/response.h"
@@ -26,6 +27,7 @@ namespace h1 {
 
 class IdlePool;
 
+// As in Go, a zero duration means no limit.
 struct TransportOptions {
   // Idle connections kept per host ("http://host:port"); 0 keeps none.
   int max_idle_conns_per_host = 2;
@@ -36,13 +38,17 @@ struct TransportOptions {
   absl::Duration idle_conn_timeout = absl::Seconds(90);
   // Sends "Connection: close" and never reuses a connection.
   bool disable_keep_alives = false;
-  // How long a connection whose response has ended waits for its writer's
-  // report that the request was written, when the writer is in its last
-  // write. It never waits when the writer had not reached it (an early
-  // response): such a connection is closed at once.
+  // How long the reuse decision may wait for the writer's report that the
+  // request was written, when the response ended while the writer was in
+  // the request's last write. The response is delivered without waiting;
+  // a next request for the same host waits for the decision instead of
+  // dialing. There is no wait when the writer had not reached its last
+  // write (an early response): that connection is closed at once.
   absl::Duration reuse_grace_period = absl::Milliseconds(50);
-  // Limit on waiting for a response head once the request is handed over.
-  absl::Duration response_header_timeout = absl::InfiniteDuration();
+  // Limit on waiting for a response head, counted from the end of the
+  // request write (as in Go): a slow upload does not eat into it.
+  absl::Duration response_header_timeout = absl::ZeroDuration();
+  // Limit on a response head and its interim 1xx heads together.
   size_t max_response_header_bytes = 1 << 20;
   // Opens connections; tests wrap DialTcp to record dials and closes.
   DialFunction dial = DialTcp;
@@ -63,17 +69,23 @@ class Transport {
   Transport& operator=(const Transport&) = delete;
 
   // Sends `request` and returns once the response head has arrived. Errors
-  // name the cause. A request is sent again on another connection only if
-  // nothing of it reached the first one, or if the server closed a reused
-  // connection without a response byte and the request is idempotent (GET,
-  // HEAD, OPTIONS, TRACE) with no body, as Go does; never otherwise.
+  // name the cause. As in Go, a request that failed on a connection taken
+  // from the idle pool is sent again on another connection only if not one
+  // of its bytes reached the socket (any method; its body is sent whole),
+  // or if the server closed the connection before a single response byte
+  // and the request is idempotent (GET, HEAD, OPTIONS, TRACE) with no body;
+  // never otherwise, and never after a failure on a new connection.
   absl::StatusOr<Response> RoundTrip(Request request);
 
+  // Closes the idle connections, and those whose reuse is being decided.
   void CloseIdleConnections();
+  // The idle connections, once every pending reuse decision is made (at
+  // most reuse_grace_period).
   int IdleConnectionCount() const;
 
  private:
   const TransportOptions options_;
+  const ConnectionOptions conn_options_;
   const std::shared_ptr<IdlePool> pool_;
   std::atomic<uint64_t> next_connection_id_{1};
 };

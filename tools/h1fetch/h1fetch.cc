@@ -42,7 +42,9 @@ transport's own rules. h1fetch carries on after an error and exits 0 after the
 last request; it exits 2 on bad usage.
 
 flags:
-  --response_header_timeout=SECONDS  give up waiting for a response head
+  --response_header_timeout=SECONDS  give up waiting for a response head this
+                                     long after the request is written (0,
+                                     the default: no limit)
   --max_idle_per_host=N              idle connections kept per host (default 2)
   --verbose                          connection events on stderr
   --help                             this text
@@ -161,8 +163,9 @@ int main(int argc, char** argv) {
     } else if (arg == "--verbose") {
       verbose = true;
     } else if (absl::ConsumePrefix(&arg, "--response_header_timeout=")) {
-      if (!absl::SimpleAtod(arg, &seconds) || seconds <= 0) {
-        return Usage(absl::StrCat("--response_header_timeout needs positive seconds, got \"", arg, "\""));
+      if (!absl::SimpleAtod(arg, &seconds) || seconds < 0) {
+        return Usage(absl::StrCat("--response_header_timeout needs seconds (0: no limit), got \"",
+                                  arg, "\""));
       }
       options.response_header_timeout = absl::Seconds(seconds);
     } else if (absl::ConsumePrefix(&arg, "--max_idle_per_host=")) {

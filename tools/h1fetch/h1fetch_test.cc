@@ -15,6 +15,7 @@
 
 namespace {
 
+using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
 using ::h1::testserver::ScriptedServer;
@@ -114,7 +115,19 @@ TEST(H1fetchTest, ReusesConnectionsToNginx) {
                                        R"("body_bytes":65536,"body":"nnnnnnnnnnnnnnnn","error":null,)"));
 }
 
+// As for the library, zero means no limit.
+TEST(H1fetchTest, ZeroHeaderTimeoutMeansNoLimit) {
+  ScriptedServer server(AnswerEvery(OkResponse("fine")));
+  const RunResult run =
+      RunH1fetch({"--response_header_timeout=0", absl::StrCat("GET ", server.Url("/"))});
+  EXPECT_EQ(run.exit_code, 0);
+  ASSERT_EQ(run.lines.size(), 1u);
+  EXPECT_THAT(run.lines[0], HasSubstr(R"("status":200,"body_bytes":4,"body":"fine","error":null)"));
+}
+
 TEST(H1fetchTest, BadUsageExitsTwo) {
+  EXPECT_EQ(RunH1fetch({"--response_header_timeout=-1", "GET http://127.0.0.1:1/"}).exit_code,
+            2);
   EXPECT_EQ(RunH1fetch({}).exit_code, 2);
   EXPECT_EQ(RunH1fetch({"GET"}).exit_code, 2);
   EXPECT_EQ(RunH1fetch({"--no_such_flag", "GET http://127.0.0.1:1/"}).exit_code, 2);

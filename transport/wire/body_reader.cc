@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "transport/wire/byte_source.h"
 #include "transport/wire/chunk_size_line.h"
 #include "transport/wire/message_head.h"
 
@@ -62,6 +63,45 @@ absl::StatusOr<size_t> BodyReader::Read(char* out, size_t n) {
     if (remaining_ == 0) state_ = State::kDone;
   }
   return *got;
+}
+
+bool BodyReader::SkipRestIfBuffered(uint64_t max_data) {
+  if (state_ == State::kDone) return true;
+  if (state_ == State::kFailed) return false;
+  switch (framing_.kind) {
+    case BodyFraming::Kind::kContentLength:
+      if (remaining_ > max_data || remaining_ > in_->buffered()) return false;
+      in_->Skip(remaining_);
+      bytes_read_ += remaining_;
+      remaining_ = 0;
+      state_ = State::kDone;
+      return true;
+    case BodyFraming::Kind::kChunked:
+      break;
+    case BodyFraming::Kind::kNone:
+    case BodyFraming::Kind::kUntilClose:
+      return false;  // kNone is always done; until-close ends with the stream.
+  }
+  if (state_ == State::kData && remaining_ > max_data) return false;  // Mid-chunk.
+  // A trial decode of the buffered bytes alone: it fails at their end.
+  ViewByteSource view(in_->buffered_bytes());
+  BufferedReader trial_in(&view, 4096);
+  BodyReader trial = *this;
+  trial.in_ = &trial_in;
+  char scratch[4096];
+  // One byte past the allowance is enough to refuse.
+  const size_t want = max_data < sizeof(scratch) ? static_cast<size_t>(max_data) + 1 : sizeof(scratch);
+  uint64_t data = 0;
+  while (!trial.done()) {
+    absl::StatusOr<size_t> n = trial.Read(scratch, want);
+    if (!n.ok()) return false;
+    data += *n;
+    if (data > max_data) return false;
+  }
+  in_->Skip(trial_in.consumed());
+  trial.in_ = in_;
+  *this = std::move(trial);
+  return true;
 }
 
 absl::StatusOr<size_t> BodyReader::ReadChunked(char* out, size_t n) {

@@ -27,6 +27,14 @@ class BodyReader {
   // error (for instance "unexpected EOF: 5 of 10 body bytes") is sticky.
   absl::StatusOr<size_t> Read(char* out, size_t n);
 
+  // Ends the body without blocking if all of its rest is already buffered
+  // and holds at most `max_data` body bytes: consumes that rest, dropping its
+  // data, and returns true (done() is then true). Otherwise consumes nothing
+  // and returns false. With `max_data` 0 it tells, after a Read, whether the
+  // body's end has arrived with its last bytes; with no limit it skips what
+  // a caller no longer wants without cutting the stream.
+  bool SkipRestIfBuffered(uint64_t max_data);
+
   bool done() const { return state_ == State::kDone; }
   uint64_t bytes_read() const { return bytes_read_; }
   // Trailer fields of a chunked body, once done().

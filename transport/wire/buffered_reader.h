@@ -50,6 +50,8 @@ class BufferedReader {
   void Skip(size_t n);
   // Bytes handed out so far by ReadLine and Read, line endings included.
   uint64_t consumed() const { return consumed_; }
+  // Bytes read from the source so far: consumed() and buffered().
+  uint64_t received() const { return consumed_ + buffered(); }
   // True once the source has reported end of stream.
   bool saw_eof() const { return saw_eof_; }
 

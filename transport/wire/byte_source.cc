@@ -17,4 +17,11 @@ absl::StatusOr<size_t> ScriptedByteSource::Read(char* buf, size_t n) {
   return count;
 }
 
+absl::StatusOr<size_t> ViewByteSource::Read(char* buf, size_t n) {
+  const size_t count = std::min(n, left_.size());
+  std::memcpy(buf, left_.data(), count);
+  left_.remove_prefix(count);
+  return count;
+}
+
 }  // namespace h1::wire

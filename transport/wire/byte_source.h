@@ -37,6 +37,18 @@ class ScriptedByteSource final : public ByteSource {
   size_t offset_ = 0;
 };
 
+// Serves a view of bytes someone else owns, then reports end of stream:
+// decoding from it never waits. Thread-compatible.
+class ViewByteSource final : public ByteSource {
+ public:
+  explicit ViewByteSource(absl::string_view bytes) : left_(bytes) {}
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  absl::string_view left_;
+};
+
 }  // namespace h1::wire
 
 #endif  // H1_TRANSPORT_WIRE_BYTE_SOURCE_H_

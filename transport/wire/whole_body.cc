@@ -1,33 +1,12 @@
 // See whole_body.h.
 #include "transport/wire/whole_body.h"
 
-#include <algorithm>
-#include <cstring>
-
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "transport/wire/body_reader.h"
 #include "transport/wire/byte_source.h"
 
 namespace h1::wire {
-namespace {
-
-// Serves a view and then reports end of stream: decoding from it never waits.
-class ViewSource final : public ByteSource {
- public:
-  explicit ViewSource(absl::string_view bytes) : left_(bytes) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    const size_t count = std::min(n, left_.size());
-    std::memcpy(buf, left_.data(), count);
-    left_.remove_prefix(count);
-    return count;
-  }
-
- private:
-  absl::string_view left_;
-};
-
-}  // namespace
 
 std::optional<WholeBody> TakeWholeBody(BufferedReader& in, const BodyFraming& framing,
                                        size_t max_trailer_bytes) {
@@ -41,7 +20,7 @@ std::optional<WholeBody> TakeWholeBody(BufferedReader& in, const BodyFraming& fr
     }
     case BodyFraming::Kind::kChunked: {
       // A trial decode of the buffered bytes alone: it ends early at their end.
-      ViewSource source(buffered);
+      ViewByteSource source(buffered);
       BufferedReader trial(&source, 4096);
       BodyReader body(&trial, framing, max_trailer_bytes);
       absl::StatusOr<std::string> bytes = ReadToEnd(body);
@@ -51,6 +30,7 @@ std::optional<WholeBody> TakeWholeBody(BufferedReader& in, const BodyFraming& fr
       return whole;
     }
     case BodyFraming::Kind::kNone:
+      return WholeBody{};
     case BodyFraming::Kind::kUntilClose:
       return std::nullopt;
   }

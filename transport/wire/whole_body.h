@@ -20,11 +20,11 @@ struct WholeBody {
 };
 
 // If `in` already buffers the whole body that `framing` delimits (a
-// Content-Length or chunked body), consumes exactly that body and returns
-// it. Otherwise returns nullopt and consumes nothing: when more input is
-// needed, when the framing is until-close (its end is the stream's), and
-// when the buffered body is malformed (reading it the normal way reports
-// the error).
+// Content-Length or chunked body; an empty one when there is no body),
+// consumes exactly that body and returns it. Otherwise returns nullopt and
+// consumes nothing: when more input is needed, when the framing is
+// until-close (its end is the stream's), and when the buffered body is
+// malformed (reading it the normal way reports the error).
 std::optional<WholeBody> TakeWholeBody(BufferedReader& in, const BodyFraming& framing,
                                        size_t max_trailer_bytes);
 

@@ -74,6 +74,14 @@ TEST(WholeBodyTest, LeavesMalformedAndOversizedBodiesToTheStreamingReader) {
   EXPECT_EQ(long_trailer.in().consumed(), 0u);
 }
 
+TEST(WholeBodyTest, NoBodyIsAnEmptyWholeBody) {
+  Buffered buffered("NEXT");
+  std::optional<WholeBody> whole = TakeWholeBody(buffered.in(), BodyFraming{}, kTrailerLimit);
+  ASSERT_TRUE(whole.has_value());
+  EXPECT_EQ(whole->bytes, "");
+  EXPECT_EQ(buffered.in().buffered_bytes(), "NEXT");
+}
+
 TEST(WholeBodyTest, NeverTakesABodyThatEndsWithTheStream) {
   Buffered buffered("all of it");
   EXPECT_FALSE(TakeWholeBody(buffered.in(), BodyFraming{BodyFraming::Kind::kUntilClose},

@@ -1,0 +1,121 @@
+// Exchange: one request and its response on a connection, and everything
+// that the request's caller, the connection's writer and its reader share
+// about it. Nothing the writer or the reader records for one request can be
+// read as another's: a write stage kept per connection once let the writer's
+// late update for one request make the next request's early response look
+// on time, and the connection was reused (issue 8).
+//
+// The writer moves the stage forward; the reader asks whether the writer is
+// in the request's last write; the caller and the reader settle, once, who
+// owns the outcome when the caller's header timer runs out just as the
+// response arrives (Claim, Abandon); and a request none of whose bytes
+// reached the socket goes back to its caller whole (ReclaimUnsent), to be
+// sent elsewhere.
+//
+// Thread-safe. Shared by shared_ptr between the caller and the connection's
+// reader and writer (and their channels).
+#ifndef H1_TRANSPORT_EXCHANGE_H_
+#define H1_TRANSPORT_EXCHANGE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "transport/channel.h"
+#include "transport/close_signal.h"
+#include "transport/request.h"
+#include "transport/response.h"
+
+namespace h1 {
+
+// What the reader hands the caller: the response head, or why there is none.
+struct ReadOutcome {
+  absl::StatusOr<Response> response;
+  // The server closed the connection before a single byte of the response.
+  bool closed_before_response = false;
+};
+
+// What the caller of one exchange hears, in order: from the writer, how the
+// request's write ended (when the caller has a header timer, which starts on
+// success, as in Go), and from the reader, the response or error.
+using ExchangeEvent = std::variant<absl::Status, ReadOutcome>;
+
+class Exchange {
+ public:
+  // Takes `request`'s body. `answered` fires when the connection's reader
+  // exits: it will send no more events, so no wait for one outlives it.
+  Exchange(uint64_t seq, Request& request, absl::string_view head, bool reused,
+           bool request_asked_close, CloseSignal& answered);
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  // The request's number on its connection, from 1.
+  const uint64_t seq;
+  const std::string method;
+  const std::string head;  // Serialized, ready for the wire.
+  const std::optional<uint64_t> content_length;
+  const bool reused;
+  const bool request_asked_close;
+
+  // Where the caller waits for its events. Capacity 2: the writer and the
+  // reader each send at most one, and never block.
+  Channel<ExchangeEvent>& events() { return events_; }
+
+  // Writer: takes the request to write it. Returns false if its caller has
+  // already taken it back (ReclaimUnsent); the writer then skips it.
+  bool StartWriting(std::unique_ptr<BodySource>& body) ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer: the next socket write completes the request.
+  void EnterLastWrite() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer: not one byte of the request reached the socket. `body` is the
+  // request's body source (null if it has none), `read_ahead` what was
+  // already read from it for the write that failed, and `body_ended` whether
+  // the source had reported its end: together, the whole body again.
+  void GiveBack(std::unique_ptr<BodySource> body, absl::string_view read_ahead, bool body_ended)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Reader: whether the writer is in the request's last write, so its
+  // report is due. Any earlier stage means the request is not completely
+  // written.
+  bool InLastWrite() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Reader, once a response head (or the failure to read one) is in: claims
+  // the outcome for the caller. Returns false if the caller had already
+  // given up (Abandon); the reader must then drop it.
+  bool Claim() ABSL_LOCKS_EXCLUDED(mu_);
+  // Caller, when its header timer fires: gives up unless the reader has
+  // claimed an outcome, which is then on its way and must be waited for.
+  bool Abandon() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Caller, after a failure: if none of the request reached the socket
+  // (the writer never started it, or gave it back), puts its body back in
+  // `request` and returns true; the writer will not touch it again.
+  bool ReclaimUnsent(Request& request) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  enum class Stage {
+    kQueued,     // The writer has not taken it.
+    kWriting,    // Before the last write.
+    kLastWrite,  // In the last write, or past it.
+    kUnsent,     // Failed before a byte reached the socket; body given back.
+    kReclaimed,  // Back with its caller.
+  };
+  enum class Answer { kAwaited, kClaimed, kAbandoned };
+
+  Channel<ExchangeEvent> events_;
+  mutable absl::Mutex mu_;
+  Stage stage_ ABSL_GUARDED_BY(mu_) = Stage::kQueued;
+  Answer answer_ ABSL_GUARDED_BY(mu_) = Answer::kAwaited;
+  // Until the writer takes it, or once given back.
+  std::unique_ptr<BodySource> body_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace h1
+
+#endif  // H1_TRANSPORT_EXCHANGE_H_
