@@ -28,7 +28,8 @@
 #include "absl/time/clock.h"
 #include "bench/bench_client.h"
 #include "bench/stats.h"
-#include "testserver/scripted_server.h"
+#include "testserver/canned.h"
+#include "testserver/test_server.h"
 #include "transport/transport.h"
 
 namespace h1::bench {
@@ -220,13 +221,13 @@ void ReportAfterEarlyResponse(const Target& target, int samples) {
 
 // Serves what tools/nginx/nginx.conf serves for the benchmark's cases, so
 // that the scripted test server can stand in for nginx.
-testserver::ScriptedServer::Script ServeLikeNginx() {
+testserver::TestServer::Script ServeLikeNginx() {
   return [small = testserver::OkResponse(kSmallBody),
           large = testserver::OkResponse(std::string(64 * 1024, 'n')),
           uploaded = testserver::OkResponse("uploaded\n")](testserver::PeerConn& conn) {
     for (;;) {
       absl::StatusOr<wire::RequestHead> head = conn.ReadRequestHead();
-      if (!head.ok() || !conn.SkipRequestBody(*head).ok()) return;
+      if (!head.ok() || !conn.SkipBody().ok()) return;
       const std::string& response = head->target == "/64k"      ? large
                                     : head->target == "/upload" ? uploaded
                                                                 : small;
@@ -283,7 +284,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   const Target target{"127.0.0.1", 18081};
-  testserver::ScriptedServer scripted(ServeLikeNginx());
+  testserver::TestServer scripted(ServeLikeNginx());
   const std::vector<Server> servers = {{"nginx", target},
                                        {"scripted", {"127.0.0.1", scripted.port()}}};
   const auto n = [scale](int requests) { return std::max(1, static_cast<int>(requests * scale)); };

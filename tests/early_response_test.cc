@@ -9,7 +9,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/transport_test_util.h"
-#include "testserver/scripted_server.h"
+#include "testserver/canned.h"
+#include "testserver/test_server.h"
 #include "transport/thread_registry.h"
 #include "transport/transport.h"
 
@@ -29,7 +30,7 @@ using ::h1::testing::TestOptions;
 using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
-using ::h1::testserver::ScriptedServer;
+using ::h1::testserver::TestServer;
 using ::testing::HasSubstr;
 
 constexpr uint64_t kUploadSize = 256 * 1024;
@@ -39,7 +40,7 @@ constexpr uint64_t kUploadSize = 256 * 1024;
 TEST(EarlyResponseTest, ResponseIsDeliveredAndConnectionIsNeverReused) {
   absl::Notification first_connection_closed;
   auto body_state = std::make_shared<HeldBackBody::State>();
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (conn.index() == 1) {
       ASSERT_TRUE(conn.ReadRequestHead().ok());
       // Answer once the client's writer is waiting for the held-back byte.
@@ -101,9 +102,12 @@ TEST(EarlyResponseTest, ResponseIsDeliveredAndConnectionIsNeverReused) {
     EXPECT_EQ(transport.IdleConnectionCount(), 1);
   }
   ExpectNothingLeaked(dialer);
-  ASSERT_EQ(server.requests().size(), 1u);
-  EXPECT_EQ(server.requests()[0].connection, 2);
-  EXPECT_EQ(server.requests()[0].target, "/next");
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].connection, 1);
+  EXPECT_EQ(requests[0].target, "/upload");
+  EXPECT_EQ(requests[1].connection, 2);
+  EXPECT_EQ(requests[1].target, "/next");
 }
 
 Request HeldBackPost(const std::string& url, std::shared_ptr<HeldBackBody::State> state) {
@@ -124,7 +128,7 @@ Request HeldBackPost(const std::string& url, std::shared_ptr<HeldBackBody::State
 // answers on the connection it was wrongly given back).
 TEST(EarlyResponseTest, EarlyResponseOnAReusedConnectionIsDecidedAtOnce) {
   auto body_state = std::make_shared<HeldBackBody::State>();
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (conn.index() == 1) {
       ASSERT_TRUE(conn.ReadRequest().ok());
       ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
@@ -132,7 +136,7 @@ TEST(EarlyResponseTest, EarlyResponseOnAReusedConnectionIsDecidedAtOnce) {
       ASSERT_TRUE(post.ok());
       body_state->last_byte_requested.WaitForNotification();
       ASSERT_TRUE(conn.Write(OkResponse("early")).ok());
-      if (!conn.SkipRequestBody(*post).ok()) return;
+      if (!conn.SkipBody().ok()) return;
     }
     AnswerEvery(OkResponse("next"))(conn);
   });
@@ -195,7 +199,7 @@ class SlowToReturnConn final : public ForwardingNetConn {
 // the decision follows, and a write that then succeeds keeps the connection.
 TEST(EarlyResponseTest, ResponseIsDeliveredWhileTheReuseDecisionWaitsForTheWriter) {
   absl::Notification write_may_return;
-  ScriptedServer server(AnswerEvery(OkResponse("answer")));
+  TestServer server(AnswerEvery(OkResponse("answer")));
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
@@ -228,7 +232,7 @@ TEST(EarlyResponseTest, ResponseIsDeliveredWhileTheReuseDecisionWaitsForTheWrite
 // once (an hour of grace would hang the test) and the writer is released.
 TEST(EarlyResponseTest, EarlyReplyWhileWriterIsBlockedInTheSocket) {
   absl::Notification done;
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (conn.index() == 1) {
       ASSERT_TRUE(conn.ReadRequestHead().ok());
       ASSERT_TRUE(conn.Write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n").ok());

@@ -7,7 +7,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/transport_test_util.h"
-#include "testserver/scripted_server.h"
+#include "testserver/canned.h"
+#include "testserver/test_server.h"
 #include "transport/transport.h"
 
 namespace h1 {
@@ -19,7 +20,7 @@ using ::h1::testing::RecordingDialer;
 using ::h1::testing::TestOptions;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
-using ::h1::testserver::ScriptedServer;
+using ::h1::testserver::TestServer;
 using ::testing::HasSubstr;
 
 TEST(ErrorsTest, InvalidRequestsFailBeforeAnyDial) {
@@ -57,7 +58,7 @@ TEST(ErrorsTest, InvalidRequestsFailBeforeAnyDial) {
 
 TEST(ErrorsTest, DialFailureNamesTheAddress) {
   int port = 0;
-  { ScriptedServer closed_again([](PeerConn&) {}); port = closed_again.port(); }
+  { TestServer closed_again([](PeerConn&) {}); port = closed_again.port(); }
   Transport transport;
   absl::StatusOr<Response> response =
       transport.RoundTrip(Get(absl::StrCat("http://127.0.0.1:", port, "/")));
@@ -77,7 +78,7 @@ class BadResponseTest : public ::testing::TestWithParam<BadResponse> {};
 
 TEST_P(BadResponseTest, FailsClearlyAndClosesTheConnection) {
   const BadResponse& bad = GetParam();
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     if (conn.index() == 1) {
       ASSERT_TRUE(conn.Write(bad.bytes).ok());
@@ -126,7 +127,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<BadResponse>& info) { return info.param.name; });
 
 TEST(ErrorsTest, OversizedHeaderIsRejectedAtTheLimit) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     conn.Write("HTTP/1.1 200 OK\r\nX-Huge: " + std::string(64 * 1024, 'h') + "\r\n\r\n")
         .IgnoreError();
@@ -145,7 +146,7 @@ TEST(ErrorsTest, OversizedHeaderIsRejectedAtTheLimit) {
 }
 
 TEST(ErrorsTest, InterimResponsesAreSkipped) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     ASSERT_TRUE(conn.Write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n" +
                            OkResponse("final"))
@@ -166,7 +167,7 @@ TEST(ErrorsTest, InterimResponsesAreSkipped) {
 // A server cannot hold a request forever with interim responses: after
 // five, the sixth is an error, even with no header timeout set.
 TEST(ErrorsTest, EndlessInterimResponsesAreAnError) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     for (int i = 0; i < 6; ++i) {
       if (!conn.Write("HTTP/1.1 102 Processing\r\n\r\n").ok()) return;
@@ -184,7 +185,7 @@ TEST(ErrorsTest, EndlessInterimResponsesAreAnError) {
 }
 
 TEST(ErrorsTest, ServerResetDuringRequestIsAnError) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequestHead().ok()) return;
     conn.Reset();
   });
@@ -217,7 +218,7 @@ class FailingBody final : public BodySource {
 
 TEST(ErrorsTest, BodySourceErrorAbortsTheRequest) {
   absl::Notification server_saw_close;
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (!conn.ReadRequestHead().ok()) return;
     conn.DiscardUntilEof();
     server_saw_close.Notify();
@@ -238,7 +239,7 @@ TEST(ErrorsTest, BodySourceErrorAbortsTheRequest) {
 }
 
 TEST(ErrorsTest, BodyShorterThanContentLengthIsAnError) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequestHead().ok()) return;
     conn.DiscardUntilEof();  // Waits for the rest of the body, in vain.
   });
@@ -260,7 +261,7 @@ TEST(ErrorsTest, BodyShorterThanContentLengthIsAnError) {
 // never receives a complete request that the caller did not mean.
 TEST(ErrorsTest, BodyLongerThanContentLengthIsAnError) {
   absl::Notification server_saw_close;
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     conn.ReadRequest().IgnoreError();  // Logs the request if it arrives whole.
     conn.DiscardUntilEof();
     server_saw_close.Notify();
@@ -282,7 +283,7 @@ TEST(ErrorsTest, BodyLongerThanContentLengthIsAnError) {
 }
 
 TEST(ErrorsTest, ChunkedUploadWhenLengthIsUnknown) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     while (conn.ReadRequest().ok()) ASSERT_TRUE(conn.Write(OkResponse("got it")).ok());
   });
   RecordingDialer dialer;

@@ -10,7 +10,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/transport_test_util.h"
-#include "testserver/scripted_server.h"
+#include "testserver/canned.h"
+#include "testserver/test_server.h"
 #include "transport/thread_registry.h"
 #include "transport/transport.h"
 
@@ -27,7 +28,7 @@ using ::h1::testing::TestOptions;
 using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
-using ::h1::testserver::ScriptedServer;
+using ::h1::testserver::TestServer;
 
 TEST(PoolTest, KeepsAtMostMaxIdleConnsPerHost) {
   constexpr int kParallel = 3;
@@ -35,7 +36,7 @@ TEST(PoolTest, KeepsAtMostMaxIdleConnsPerHost) {
   int waiting = 0;
   // Every connection holds its response until all three requests arrived,
   // so three connections are in use at once.
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     while (conn.ReadRequest().ok()) {
       {
         absl::MutexLock lock(&mu);
@@ -69,8 +70,8 @@ TEST(PoolTest, KeepsAtMostMaxIdleConnsPerHost) {
 }
 
 TEST(PoolTest, MaxIdleConnsEvictsTheLeastRecentlyUsedAcrossHosts) {
-  ScriptedServer a(AnswerEvery(OkResponse("a")));
-  ScriptedServer b(AnswerEvery(OkResponse("b")));
+  TestServer a(AnswerEvery(OkResponse("a")));
+  TestServer b(AnswerEvery(OkResponse("b")));
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
@@ -92,7 +93,7 @@ TEST(PoolTest, MaxIdleConnsEvictsTheLeastRecentlyUsedAcrossHosts) {
 }
 
 TEST(PoolTest, CloseIdleConnectionsClosesThemAll) {
-  ScriptedServer server(AnswerEvery(OkResponse("c")));
+  TestServer server(AnswerEvery(OkResponse("c")));
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
@@ -110,7 +111,7 @@ TEST(PoolTest, CloseIdleConnectionsClosesThemAll) {
 }
 
 TEST(PoolTest, IdleConnectionTimesOut) {
-  ScriptedServer server(AnswerEvery(OkResponse("t")));
+  TestServer server(AnswerEvery(OkResponse("t")));
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
@@ -128,7 +129,7 @@ TEST(PoolTest, IdleConnectionTimesOut) {
 
 TEST(PoolTest, SlowResponseOutlivesTheIdleTimeout) {
   absl::Notification release;
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     ASSERT_TRUE(conn.Write(OkResponse("1")).ok());
     if (!conn.ReadRequest().ok()) return;
@@ -160,7 +161,7 @@ TEST(PoolTest, SlowResponseOutlivesTheIdleTimeout) {
 }
 
 TEST(PoolTest, ConnInfoReportsIdleTime) {
-  ScriptedServer server(AnswerEvery(OkResponse("i")));
+  TestServer server(AnswerEvery(OkResponse("i")));
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
@@ -180,7 +181,7 @@ TEST(PoolTest, ConnInfoReportsIdleTime) {
 TEST(PoolTest, ManyCallersShareTheTransport) {
   constexpr int kThreads = 8;
   constexpr int kRequestsEach = 25;
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     while (true) {
       absl::StatusOr<testserver::SeenRequest> request = conn.ReadRequest();
       if (!request.ok()) return;
@@ -211,7 +212,7 @@ TEST(PoolTest, ManyCallersShareTheTransport) {
 }
 
 TEST(PoolTest, ResponseOutlivesItsTransport) {
-  ScriptedServer server(AnswerEvery(OkResponse(std::string(100000, 'L'))));
+  TestServer server(AnswerEvery(OkResponse(std::string(100000, 'L'))));
   RecordingDialer dialer;
   absl::StatusOr<Response> held = absl::UnknownError("unset");
   {

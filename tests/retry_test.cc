@@ -12,7 +12,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/transport_test_util.h"
-#include "testserver/scripted_server.h"
+#include "testserver/canned.h"
+#include "testserver/test_server.h"
 #include "transport/transport.h"
 
 namespace h1 {
@@ -29,13 +30,13 @@ using ::h1::testing::TestOptions;
 using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
-using ::h1::testserver::ScriptedServer;
+using ::h1::testserver::TestServer;
 using ::testing::HasSubstr;
 
 // The server closes a kept-alive connection just as the next request is
 // sent (Go's errServerClosedIdle race): it reads the request's head and
 // closes without a response byte. Later connections answer every request.
-ScriptedServer::Script AnswerOnceThenCloseOnNextRequest() {
+TestServer::Script AnswerOnceThenCloseOnNextRequest() {
   return [](PeerConn& conn) {
     if (conn.index() == 1) {
       if (!conn.ReadRequest().ok()) return;
@@ -48,7 +49,7 @@ ScriptedServer::Script AnswerOnceThenCloseOnNextRequest() {
 }
 
 TEST(RetryTest, IdempotentRequestIsRetriedAfterStaleConnection) {
-  ScriptedServer server(AnswerOnceThenCloseOnNextRequest());
+  TestServer server(AnswerOnceThenCloseOnNextRequest());
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
@@ -62,7 +63,7 @@ TEST(RetryTest, IdempotentRequestIsRetriedAfterStaleConnection) {
 }
 
 TEST(RetryTest, PostIsNeverSilentlyRetried) {
-  ScriptedServer server(AnswerOnceThenCloseOnNextRequest());
+  TestServer server(AnswerOnceThenCloseOnNextRequest());
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
@@ -82,7 +83,7 @@ TEST(RetryTest, PostIsNeverSilentlyRetried) {
 // bodiless and was sent again: its head still said chunked, and no body
 // followed. Here a second connection would answer such a head at once.
 TEST(RetryTest, GetWithAChunkedBodyIsNeverRetried) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (conn.index() == 1) {
       AnswerOnceThenCloseOnNextRequest()(conn);
       return;
@@ -109,7 +110,7 @@ TEST(RetryTest, GetWithAChunkedBodyIsNeverRetried) {
 // Issue 8, defect 3: a retry is safe only if not a single response byte
 // arrived. The server sends part of a head and resets the connection.
 TEST(RetryTest, GetIsNotRetriedAfterPartOfAResponse) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (conn.index() == 1) {
       if (!conn.ReadRequest().ok()) return;
       ASSERT_TRUE(conn.Write(OkResponse("ok")).ok());
@@ -153,7 +154,7 @@ class SecondWriteFailsConn final : public ForwardingNetConn {
 // socket took not one byte may go again whatever its method, with its whole
 // body.
 TEST(RetryTest, PostIsRetriedWhenNotOneByteWasWritten) {
-  ScriptedServer server(AnswerEvery(OkResponse("stored")));
+  TestServer server(AnswerEvery(OkResponse("stored")));
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
@@ -183,7 +184,7 @@ TEST(RetryTest, PostIsRetriedWhenNotOneByteWasWritten) {
 TEST(RetryTest, RequestQueuedWhenTheConnectionClosedIsRetriedWithItsWholeBody) {
   absl::Notification post_handed_over;
   absl::Notification post_returned;
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (conn.index() == 1) {
       if (!conn.ReadRequest().ok()) return;
       ASSERT_TRUE(conn.Write(OkResponse("first")).ok());

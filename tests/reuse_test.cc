@@ -8,7 +8,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/transport_test_util.h"
-#include "testserver/scripted_server.h"
+#include "testserver/canned.h"
+#include "testserver/test_server.h"
 #include "transport/transport.h"
 
 namespace h1 {
@@ -23,11 +24,11 @@ using ::h1::testing::TestOptions;
 using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
-using ::h1::testserver::ScriptedServer;
+using ::h1::testserver::TestServer;
 using ::testing::HasSubstr;
 
 // Sends two GETs; returns the connection ids that served them.
-std::pair<uint64_t, uint64_t> TwoGets(Transport& transport, const ScriptedServer& server,
+std::pair<uint64_t, uint64_t> TwoGets(Transport& transport, const TestServer& server,
                                       const std::string& want_body) {
   const Fetched first = Fetch(transport, server.Url("/1"));
   const Fetched second = Fetch(transport, server.Url("/2"));
@@ -37,7 +38,7 @@ std::pair<uint64_t, uint64_t> TwoGets(Transport& transport, const ScriptedServer
 }
 
 TEST(ReuseTest, TenGetsShareOneConnection) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     for (int i = 1;; ++i) {
       if (!conn.ReadRequest().ok()) return;
       ASSERT_TRUE(conn.Write(OkResponse(absl::StrCat("response ", i))).ok());
@@ -69,7 +70,7 @@ TEST(ReuseTest, TenGetsShareOneConnection) {
 }
 
 TEST(ReuseTest, ServerConnectionCloseIsHonoured) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     ASSERT_TRUE(conn.Write(OkResponse("x", "Connection: close\r\n")).ok());
     EXPECT_TRUE(conn.AwaitClientClose(absl::Seconds(10)));
@@ -84,7 +85,7 @@ TEST(ReuseTest, ServerConnectionCloseIsHonoured) {
 }
 
 TEST(ReuseTest, ClientConnectionCloseIsSentAndHonoured) {
-  ScriptedServer server(AnswerEvery(OkResponse("y")));
+  TestServer server(AnswerEvery(OkResponse("y")));
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
@@ -104,7 +105,7 @@ TEST(ReuseTest, ClientConnectionCloseIsSentAndHonoured) {
 }
 
 TEST(ReuseTest, DisableKeepAlivesSendsCloseAndNeverReuses) {
-  ScriptedServer server(AnswerEvery(OkResponse("z")));
+  TestServer server(AnswerEvery(OkResponse("z")));
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
@@ -120,7 +121,7 @@ TEST(ReuseTest, DisableKeepAlivesSendsCloseAndNeverReuses) {
 }
 
 TEST(ReuseTest, Http10ResponseEndsTheConnection) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     ASSERT_TRUE(conn.Write("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok").ok());
     EXPECT_TRUE(conn.AwaitClientClose(absl::Seconds(10)));
@@ -135,7 +136,7 @@ TEST(ReuseTest, Http10ResponseEndsTheConnection) {
 
 // An HTTP/1.0 server that says keep-alive keeps its connection, as in Go.
 TEST(ReuseTest, Http10KeepAliveResponseIsReused) {
-  ScriptedServer server(
+  TestServer server(
       AnswerEvery("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"));
   RecordingDialer dialer;
   {
@@ -147,7 +148,7 @@ TEST(ReuseTest, Http10KeepAliveResponseIsReused) {
 }
 
 TEST(ReuseTest, BodyReadToEofEndsTheConnection) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\n\r\nuntil the end").ok());
     conn.CloseWrite();
@@ -162,7 +163,7 @@ TEST(ReuseTest, BodyReadToEofEndsTheConnection) {
 }
 
 TEST(ReuseTest, HeadResponseIsReused) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     absl::StatusOr<testserver::SeenRequest> head = conn.ReadRequest();
     ASSERT_TRUE(head.ok());
     EXPECT_EQ(head->method, "HEAD");
@@ -193,7 +194,7 @@ TEST(ReuseTest, HeadResponseIsReused) {
 // the body is streamed to the caller, and the connection is still reused.
 TEST(ReuseTest, ChunkedBodyArrivingInPiecesIsStreamedThenReused) {
   absl::Notification caller_read_first_chunk;
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nchun\r\n")
                     .ok());
@@ -220,7 +221,7 @@ TEST(ReuseTest, ChunkedBodyArrivingInPiecesIsStreamedThenReused) {
 }
 
 TEST(ReuseTest, ChunkedResponseIsReusedAndTrailersKept) {
-  ScriptedServer server(AnswerEvery(
+  TestServer server(AnswerEvery(
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
       "4;ext=1\r\nchun\r\n3\r\nked\r\n0\r\nX-Checksum: 42\r\n\r\n"));
   RecordingDialer dialer;
@@ -241,7 +242,7 @@ TEST(ReuseTest, ChunkedResponseIsReusedAndTrailersKept) {
 
 TEST(ReuseTest, ClosingABodyEarlyClosesTheConnection) {
   absl::Notification client_closed_first;
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     if (conn.index() == 1) {
       // Larger than the socket buffers: the rest cannot be sent.
@@ -275,7 +276,7 @@ TEST(ReuseTest, ClosingABodyEarlyClosesTheConnection) {
 // pool at once, as Go pools bodiless responses, and the caller may read the
 // body, stop early or drop it without costing the connection.
 TEST(ReuseTest, ABodyThatArrivedWholeReturnsItsConnectionAtOnce) {
-  ScriptedServer server(AnswerEvery(OkResponse("small")));
+  TestServer server(AnswerEvery(OkResponse("small")));
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
@@ -300,7 +301,7 @@ TEST(ReuseTest, ABodyThatArrivedWholeReturnsItsConnectionAtOnce) {
 }
 
 TEST(ReuseTest, EmptyBodyDroppedUnreadKeepsItsConnection) {
-  ScriptedServer server(AnswerEvery("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+  TestServer server(AnswerEvery("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
   RecordingDialer dialer;
   {
     Transport transport(TestOptions(dialer));
@@ -318,7 +319,7 @@ TEST(ReuseTest, EmptyBodyDroppedUnreadKeepsItsConnection) {
 // A script whose first connection answers its first request with `head`
 // and `start`, waits for `gate`, sends `rest`, then answers "next" to every
 // request; later connections answer "next" at once.
-ScriptedServer::Script AnswerInTwoParts(std::string head_and_start, std::string rest,
+TestServer::Script AnswerInTwoParts(std::string head_and_start, std::string rest,
                                         absl::Notification* gate) {
   return [=](PeerConn& conn) {
     if (conn.index() == 1) {
@@ -332,7 +333,7 @@ ScriptedServer::Script AnswerInTwoParts(std::string head_and_start, std::string 
 }
 
 TEST(ReuseTest, DestroyingABodyStillArrivingClosesTheConnection) {
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (conn.index() == 1) {
       if (!conn.ReadRequest().ok()) return;
       ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345").ok());
@@ -372,7 +373,7 @@ TEST(ReuseTest, ReadingTheLastBytesOfAStreamedBodyEndsTheExchange) {
             "3\r\ndef\r\n0\r\nX-Sum: 6\r\n\r\n"}}) {
     SCOPED_TRACE(c.name);
     absl::Notification caller_read_start;
-    ScriptedServer server(AnswerInTwoParts(c.head_and_start, c.rest, &caller_read_start));
+    TestServer server(AnswerInTwoParts(c.head_and_start, c.rest, &caller_read_start));
     RecordingDialer dialer;
     {
       Transport transport(TestOptions(dialer));
@@ -397,7 +398,7 @@ TEST(ReuseTest, ReadingTheLastBytesOfAStreamedBodyEndsTheExchange) {
 // without costing the connection: the rest is skipped.
 TEST(ReuseTest, ClosingAStreamedBodyWhoseRestHasArrivedKeepsTheConnection) {
   absl::Notification caller_has_head;
-  ScriptedServer server(AnswerInTwoParts("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
+  TestServer server(AnswerInTwoParts("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
                                          std::string(100, 'r'), &caller_has_head));
   RecordingDialer dialer;
   {
@@ -416,7 +417,7 @@ TEST(ReuseTest, ClosingAStreamedBodyWhoseRestHasArrivedKeepsTheConnection) {
 }
 
 TEST(ReuseTest, IdleConnectionClosedByServerIsNotTaken) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     ASSERT_TRUE(conn.Write(OkResponse("once")).ok());
     conn.CloseWrite();  // Keep-alive was promised, then the server hangs up.
@@ -443,7 +444,7 @@ TEST(ReuseTest, IdleConnectionClosedByServerIsNotTaken) {
 
 TEST(ReuseTest, UnsolicitedBytesPoisonAnIdleConnection) {
   absl::Notification client_done;
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
     if (conn.index() == 1) {
@@ -472,7 +473,7 @@ TEST(ReuseTest, UnsolicitedBytesPoisonAnIdleConnection) {
 }
 
 TEST(ReuseTest, ShortBodyIsAnErrorAndClosesTheConnection) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     if (conn.index() == 1) {
       ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345").ok());
@@ -499,7 +500,7 @@ TEST(ReuseTest, ShortBodyIsAnErrorAndClosesTheConnection) {
 }
 
 TEST(ReuseTest, ExtraBodyBytesPoisonTheConnection) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     ASSERT_TRUE(conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfoobar").ok());
     conn.AwaitClientClose(absl::Seconds(10));

@@ -11,7 +11,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/transport_test_util.h"
-#include "testserver/scripted_server.h"
+#include "testserver/canned.h"
+#include "testserver/test_server.h"
 #include "transport/transport.h"
 
 namespace h1 {
@@ -28,7 +29,7 @@ using ::h1::testing::TestOptions;
 using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
-using ::h1::testserver::ScriptedServer;
+using ::h1::testserver::TestServer;
 using ::testing::HasSubstr;
 
 constexpr absl::Duration kHeaderTimeout = absl::Milliseconds(300);
@@ -37,7 +38,7 @@ constexpr absl::Duration kHeaderTimeout = absl::Milliseconds(300);
 // answers as soon as it has the whole request: the timer starts when the
 // request is written, so a slow upload to a healthy server succeeds.
 TEST(TimeoutTest, HeaderTimeoutCountsFromTheEndOfTheRequestWrite) {
-  ScriptedServer server(AnswerEvery(OkResponse("uploaded")));
+  TestServer server(AnswerEvery(OkResponse("uploaded")));
   RecordingDialer dialer;
   auto body_state = std::make_shared<HeldBackBody::State>();
   {
@@ -65,7 +66,7 @@ TEST(TimeoutTest, HeaderTimeoutCountsFromTheEndOfTheRequestWrite) {
 // A server that never answers still hits the timer once the request is out.
 TEST(TimeoutTest, StalledServerHitsTheResponseHeaderTimeout) {
   absl::Notification client_gave_up;
-  ScriptedServer server([&](PeerConn& conn) {
+  TestServer server([&](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;
     if (conn.AwaitClientClose(absl::Seconds(30))) client_gave_up.Notify();
   });
@@ -87,7 +88,7 @@ TEST(TimeoutTest, StalledServerHitsTheResponseHeaderTimeout) {
 // As in Go, a zero duration means no limit, for the header timeout and for
 // the idle timeout alike.
 TEST(TimeoutTest, ZeroMeansNoLimit) {
-  ScriptedServer server(AnswerEvery(OkResponse("fine")));
+  TestServer server(AnswerEvery(OkResponse("fine")));
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
@@ -110,7 +111,7 @@ TEST(TimeoutTest, ZeroMeansNoLimit) {
 // caller's timer runs out: the caller still gets its response, and the
 // pooled connection stays open for the next request.
 TEST(TimeoutTest, ATimerThatFiresAfterTheResponseWasPooledClosesNothing) {
-  ScriptedServer server(AnswerEvery("HTTP/1.1 204 No Content\r\n\r\n"));
+  TestServer server(AnswerEvery("HTTP/1.1 204 No Content\r\n\r\n"));
   HookTable hooks;
   hooks.On(HookPoint::kPooledBeforeDelivery, 1, 1,
            [] { absl::SleepFor(3 * kHeaderTimeout); });

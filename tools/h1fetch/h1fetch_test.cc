@@ -11,14 +11,15 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "testserver/scripted_server.h"
+#include "testserver/canned.h"
+#include "testserver/test_server.h"
 
 namespace {
 
 using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
-using ::h1::testserver::ScriptedServer;
+using ::h1::testserver::TestServer;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -45,7 +46,7 @@ RunResult RunH1fetch(const std::vector<std::string>& args) {
 }
 
 TEST(H1fetchTest, RunsRequestsInOrderThroughOneTransport) {
-  ScriptedServer server([](PeerConn& conn) {
+  TestServer server([](PeerConn& conn) {
     if (conn.index() == 1) {
       ASSERT_TRUE(conn.ReadRequest().ok());
       ASSERT_TRUE(conn.Write(OkResponse("0123456789abcdefXYZ")).ok());
@@ -62,7 +63,7 @@ TEST(H1fetchTest, RunsRequestsInOrderThroughOneTransport) {
     conn.CloseWrite();
   });
   int refused_port = 0;
-  { ScriptedServer gone([](PeerConn&) {}); refused_port = gone.port(); }
+  { TestServer gone([](PeerConn&) {}); refused_port = gone.port(); }
 
   const RunResult run = RunH1fetch({
       absl::StrCat("GET ", server.Url("/a")),
@@ -117,7 +118,7 @@ TEST(H1fetchTest, ReusesConnectionsToNginx) {
 
 // As for the library, zero means no limit.
 TEST(H1fetchTest, ZeroHeaderTimeoutMeansNoLimit) {
-  ScriptedServer server(AnswerEvery(OkResponse("fine")));
+  TestServer server(AnswerEvery(OkResponse("fine")));
   const RunResult run =
       RunH1fetch({"--response_header_timeout=0", absl::StrCat("GET ", server.Url("/"))});
   EXPECT_EQ(run.exit_code, 0);
