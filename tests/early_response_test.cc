@@ -1,13 +1,16 @@
 // The early-response rule (Go commit 6278a954, Go issues 7569 and 7620): a
 // response that arrives before the request was completely written is
 // delivered, but its connection is never reused, and nothing waits forever.
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <string>
 
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fake_conn.h"
 #include "tests/transport_test_util.h"
 #include "testserver/canned.h"
 #include "testserver/test_server.h"
@@ -18,6 +21,7 @@ namespace h1 {
 namespace {
 
 using ::h1::testing::ExpectLiveThreadsAtMost;
+using ::h1::testing::FakeConn;
 using ::h1::testing::ExpectNothingLeaked;
 using ::h1::testing::Fetch;
 using ::h1::testing::Fetched;
@@ -192,11 +196,12 @@ class SlowToReturnConn final : public ForwardingNetConn {
   int writes_ = 0;  // Only the writer thread writes.
 };
 
-// The whole response has arrived while the writer is still inside its last
-// write: the socket took every byte, the call has not returned. The
-// response is delivered at once, never held back by the reuse decision
-// (which must wait for the writer's report) nor lost to a header timeout;
-// the decision follows, and a write that then succeeds keeps the connection.
+// The whole response to a GET has arrived while the writer is still inside
+// its write: the socket took every byte, the call has not returned. The
+// server answered the whole head, so only the writer's report is missing.
+// The response is delivered at once, never held back by the reuse decision
+// nor lost to a header timeout; the decision follows, and the write having
+// succeeded, the connection is kept.
 TEST(EarlyResponseTest, ResponseIsDeliveredWhileTheReuseDecisionWaitsForTheWriter) {
   absl::Notification write_may_return;
   TestServer server(AnswerEvery(OkResponse("answer")));
@@ -210,7 +215,7 @@ TEST(EarlyResponseTest, ResponseIsDeliveredWhileTheReuseDecisionWaitsForTheWrite
     options.reuse_grace_period = absl::Hours(1);
     options.response_header_timeout = absl::Seconds(1);
     Transport transport(options);
-    absl::StatusOr<Response> response = transport.RoundTrip(Post(server.Url("/up"), "data"));
+    absl::StatusOr<Response> response = transport.RoundTrip(Get(server.Url("/first")));
     const bool writer_was_inside_its_write = !write_may_return.HasBeenNotified();
     write_may_return.Notify();
     ASSERT_TRUE(response.ok()) << response.status();
@@ -225,6 +230,196 @@ TEST(EarlyResponseTest, ResponseIsDeliveredWhileTheReuseDecisionWaitsForTheWrite
     EXPECT_EQ(transport.IdleConnectionCount(), 1);
   }
   ExpectNothingLeaked(dialer);
+}
+
+// Yields a body `step` bytes per Read, so that it goes out in several writes.
+class SteppedBody final : public BodySource {
+ public:
+  SteppedBody(std::string bytes, size_t step) : bytes_(std::move(bytes)), step_(step) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    const size_t count = std::min({n, step_, bytes_.size() - offset_});
+    std::memcpy(buf, bytes_.data() + offset_, count);
+    offset_ += count;
+    return count;
+  }
+
+ private:
+  const std::string bytes_;
+  const size_t step_;
+  size_t offset_ = 0;
+};
+
+// Holds the `which`th write on its socket before it sends a byte, as if the
+// writer were descheduled just before its send.
+class HoldWriteConn final : public ForwardingNetConn {
+ public:
+  HoldWriteConn(std::unique_ptr<NetConn> inner, int which, absl::Notification* entered,
+                absl::Notification* may_send)
+      : ForwardingNetConn(std::move(inner)), which_(which), entered_(entered), may_send_(may_send) {}
+  absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
+    if (++writes_ == which_) {
+      entered_->Notify();
+      may_send_->WaitForNotificationWithTimeout(kLeakWait);
+    }
+    return ForwardingNetConn::Write(pieces, written);
+  }
+
+ private:
+  const int which_;
+  absl::Notification* const entered_;
+  absl::Notification* const may_send_;
+  int writes_ = 0;  // Only the writer thread writes.
+};
+
+// Inside the request's last write is not out of it: a POST's last piece has
+// not reached the socket when the server, having read only the head and the
+// first piece, answers in full and keeps the connection. That response is
+// early; were the connection reused, the server would read the rest of the
+// body as the start of the next request.
+TEST(EarlyResponseTest, ResponseDuringTheLastWriteOfABodyIsEarly) {
+  absl::Notification writer_in_last_write;
+  absl::Notification may_send_last_piece;
+  TestServer server([&](PeerConn& conn) {
+    if (conn.index() == 1) {
+      if (!conn.ReadRequestHead().ok()) return;
+      writer_in_last_write.WaitForNotificationWithTimeout(kLeakWait);
+      if (!conn.Write(OkResponse("early")).ok()) return;
+    }
+    AnswerEvery(OkResponse("next"))(conn);
+  });
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.dial = dialer.Dial([&](int index, std::unique_ptr<NetConn> conn) {
+      if (index == 1) {
+        conn = std::make_unique<HoldWriteConn>(std::move(conn), 2, &writer_in_last_write,
+                                               &may_send_last_piece);
+      }
+      return conn;
+    });
+    options.reuse_grace_period = absl::Hours(1);
+    Transport transport(options);
+    Request post;
+    post.method = "POST";
+    post.url = server.Url("/upload");
+    post.content_length = 10;
+    post.body = std::make_unique<SteppedBody>("0123456789", 5);
+    absl::StatusOr<Response> early = transport.RoundTrip(std::move(post));
+    may_send_last_piece.Notify();
+    ASSERT_TRUE(early.ok()) << early.status();
+    EXPECT_EQ(ReadBody(*early), "early");
+    const Fetched next = Fetch(transport, server.Url("/next"));
+    EXPECT_EQ(next.body, "next");
+    EXPECT_EQ(next.conn.id, 2u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+// Yields `first`, then, once `release` is notified, `rest`.
+class TwoPartBody final : public BodySource {
+ public:
+  TwoPartBody(std::string first, std::string rest, absl::Notification* release)
+      : parts_{std::move(first), std::move(rest)}, release_(release) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (parts_[0].empty() && !parts_[1].empty()) release_->WaitForNotification();
+    std::string& part = parts_[0].empty() ? parts_[1] : parts_[0];
+    const size_t count = std::min(n, part.size());
+    part.copy(buf, count);
+    part.erase(0, count);
+    return count;
+  }
+
+ private:
+  std::string parts_[2];
+  absl::Notification* const release_;
+};
+
+// Early counts from the head's arrival: the server starts its answer after
+// reading only the request head, and finishes it only after the request
+// body has been written and reported. Judged at the response's end alone,
+// the write report is clean; the connection must still never be reused (a
+// server that never read the body would see it before the next request).
+TEST(EarlyResponseTest, AResponseThatStartedBeforeTheBodyWasWrittenIsEarly) {
+  absl::Notification release_rest;
+  absl::Notification reported;
+  absl::Notification finish_response;
+  TestServer server([&](PeerConn& conn) {
+    if (conn.index() == 1) {
+      if (!conn.ReadRequestHead().ok()) return;
+      if (!conn.Write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nearly").ok()) return;
+      finish_response.WaitForNotificationWithTimeout(kLeakWait);
+      if (!conn.Write("-body").ok()) return;
+    }
+    AnswerEvery(OkResponse("next"))(conn);
+  });
+  HookTable hooks;
+  hooks.On(HookPoint::kWriterReported, 1, 1, [&] { reported.Notify(); });
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.test_hook = hooks.Hook();
+    Transport transport(options);
+    Request post;
+    post.method = "POST";
+    post.url = server.Url("/upload");
+    post.content_length = 10;
+    post.body = std::make_unique<TwoPartBody>("01234", "56789", &release_rest);
+    absl::StatusOr<Response> early = transport.RoundTrip(std::move(post));
+    release_rest.Notify();
+    ASSERT_TRUE(early.ok()) << early.status();
+    ASSERT_TRUE(reported.WaitForNotificationWithTimeout(kLeakWait));
+    finish_response.Notify();
+    EXPECT_EQ(ReadBody(*early), "early-body");
+    const Fetched next = Fetch(transport, server.Url("/next"));
+    EXPECT_EQ(next.body, "next");
+    EXPECT_EQ(next.conn.id, 2u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
+// Bytes that arrive while the reuse decision waits for the writer lie
+// behind the response: the decision must see them, or they would become the
+// next request's response. The peer is a FakeConn, so the stale bytes are
+// in place before the writer returns; the reader is then held back from
+// the socket until the next request is on its way, which lets a connection
+// wrongly kept hand the stale bytes to it.
+TEST(EarlyResponseTest, BytesArrivingWhileTheDecisionWaitsPoisonTheConnection) {
+  absl::Notification write_may_return;
+  absl::Notification next_handed_over;
+  FakeConn* first = nullptr;
+  int dials = 0;
+  HookTable hooks;
+  hooks.On(HookPoint::kReuseAwaitsWriter, 1, 1, [&] {
+    first->Deliver(OkResponse("stale"));
+    write_may_return.Notify();
+  });
+  hooks.On(HookPoint::kReaderBeforeNextRead, 1, 1,
+           [&] { next_handed_over.WaitForNotificationWithTimeout(kLeakWait); });
+  hooks.On(HookPoint::kRequestHandedOver, 1, 2, [&] { next_handed_over.Notify(); });
+  {
+    TransportOptions options;
+    options.reuse_grace_period = absl::Hours(1);
+    options.test_hook = hooks.Hook();
+    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      if (++dials == 1) {
+        auto conn = std::make_unique<FakeConn>([&](FakeConn& peer, absl::string_view, int) {
+          peer.Deliver(OkResponse("first"));
+          write_may_return.WaitForNotificationWithTimeout(kLeakWait);  // Inside its write.
+        });
+        first = conn.get();
+        return conn;
+      }
+      return std::make_unique<FakeConn>(
+          [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
+    };
+    Transport transport(options);
+    const Fetched first_fetch = Fetch(transport, "http://peer.test/first");
+    EXPECT_EQ(first_fetch.body, "first");
+    const Fetched next = Fetch(transport, "http://peer.test/next");
+    EXPECT_EQ(next.body, "fresh");
+    EXPECT_EQ(next.conn.id, 2u);
+  }
+  ExpectLiveThreadsAtMost(0);
 }
 
 // The server answers 413 without reading a large body; the writer is stuck
@@ -264,16 +459,17 @@ TEST(EarlyResponseTest, EarlyReplyWhileWriterIsBlockedInTheSocket) {
   ExpectNothingLeaked(dialer);
 }
 
-// A socket whose peer answers as soon as the request starts but resets every
-// write: the response must win over the write error, and the connection must
-// not be reused. Like Linux, it still hands out received bytes after a
-// shutdown.
+// A socket whose peer takes the first `writes_taken` writes, answers as soon
+// as a byte of the request has arrived, and resets every later write: the
+// response must win over the write error, and the connection must not be
+// reused. Like Linux, it still hands out received bytes after a shutdown.
 class AnswerThenResetConn final : public NetConn {
  public:
-  explicit AnswerThenResetConn(std::string response) : response_(std::move(response)) {}
+  AnswerThenResetConn(std::string response, int writes_taken)
+      : response_(std::move(response)), writes_left_(writes_taken) {}
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(&write_attempted_));
+    mu_.Await(absl::Condition(&request_arrived_));
     if (!response_.empty()) {
       const size_t count = std::min(n, response_.size());
       response_.copy(buf, count);
@@ -283,23 +479,30 @@ class AnswerThenResetConn final : public NetConn {
     mu_.Await(absl::Condition(&shut_down_));
     return 0;
   }
-  absl::Status Write(absl::Span<const absl::string_view>, size_t& written) override {
+  absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
     absl::MutexLock lock(&mu_);
     written = 0;
-    write_attempted_ = true;
-    return absl::UnavailableError("write: Connection reset by peer");
+    if (writes_left_-- <= 0) return absl::UnavailableError("write: Connection reset by peer");
+    for (absl::string_view piece : pieces) written += piece.size();
+    request_arrived_ = true;
+    return absl::OkStatus();
+  }
+  bool InputPending() override {
+    absl::MutexLock lock(&mu_);
+    return (request_arrived_ && !response_.empty()) || shut_down_;
   }
   absl::Status SetReadTimeout(absl::Duration) override { return absl::OkStatus(); }
   void Shutdown() override {
     absl::MutexLock lock(&mu_);
-    write_attempted_ = true;  // Wakes a reader waiting for the request.
+    request_arrived_ = true;  // Wakes a reader waiting for the request.
     shut_down_ = true;
   }
 
  private:
   absl::Mutex mu_;
   std::string response_ ABSL_GUARDED_BY(mu_);
-  bool write_attempted_ ABSL_GUARDED_BY(mu_) = false;
+  int writes_left_ ABSL_GUARDED_BY(mu_);
+  bool request_arrived_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -310,7 +513,7 @@ TEST(EarlyResponseTest, ResponseWinsOverAWriteError) {
     options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
       ++dials;
       return std::make_unique<AnswerThenResetConn>(
-          "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfoo");
+          "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfoo", /*writes_taken=*/1);
     };
     Transport transport(options);
     absl::StatusOr<Response> response =
@@ -328,7 +531,7 @@ TEST(EarlyResponseTest, WriteErrorWithoutResponseNamesTheWrite) {
   {
     TransportOptions options;
     options.dial = [](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
-      return std::make_unique<AnswerThenResetConn>("");
+      return std::make_unique<AnswerThenResetConn>("", /*writes_taken=*/0);
     };
     options.response_header_timeout = absl::Hours(1);
     Transport transport(options);

@@ -9,6 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fake_conn.h"
 #include "tests/transport_test_util.h"
 #include "testserver/canned.h"
 #include "testserver/test_server.h"
@@ -20,8 +21,11 @@ namespace {
 
 using ::h1::testing::ExpectLiveThreadsAtMost;
 using ::h1::testing::ExpectNothingLeaked;
+using ::h1::testing::FakeConn;
 using ::h1::testing::Fetch;
 using ::h1::testing::Fetched;
+using ::h1::testing::HookTable;
+using ::h1::testing::kLeakWait;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
 using ::h1::testing::TestOptions;
@@ -222,6 +226,108 @@ TEST(PoolTest, ResponseOutlivesItsTransport) {
   }
   EXPECT_EQ(ReadBody(*held), std::string(100000, 'L'));
   ExpectNothingLeaked(dialer);  // Not pooled: its Transport is gone.
+}
+
+// A GET's answer arrives while its writer is still inside its write (the
+// FakeConn holds it there until `write_may_return`): the reuse decision is
+// pending in the pool.
+TransportOptions PendingOptions(absl::Notification* write_may_return, int* dials) {
+  TransportOptions options;
+  options.reuse_grace_period = absl::Hours(1);
+  options.dial = [write_may_return, dials](const std::string&, uint16_t)
+      -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    const bool first = ++*dials == 1;
+    return std::make_unique<FakeConn>(
+        [write_may_return, first](FakeConn& peer, absl::string_view, int) {
+          peer.Deliver(OkResponse("answer"));
+          if (first) write_may_return->WaitForNotificationWithTimeout(kLeakWait);
+        });
+  };
+  return options;
+}
+
+TEST(PoolTest, TransportDestroyedWhileADecisionIsPending) {
+  absl::Notification write_may_return;
+  absl::Notification pending;
+  int dials = 0;
+  HookTable hooks;
+  hooks.On(HookPoint::kReuseAwaitsWriter, 1, 1, [&] { pending.Notify(); });
+  TransportOptions options = PendingOptions(&write_may_return, &dials);
+  options.test_hook = hooks.Hook();
+  auto transport = std::make_unique<Transport>(options);
+  absl::StatusOr<Response> response = transport->RoundTrip(Get("http://a.test/"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_TRUE(pending.WaitForNotificationWithTimeout(kLeakWait));
+  transport.reset();
+  write_may_return.Notify();
+  EXPECT_EQ(ReadBody(*response), "answer");
+  ExpectLiveThreadsAtMost(0);
+}
+
+TEST(PoolTest, PendingDecisionWithNoIdleConnectionsAllowed) {
+  absl::Notification write_may_return;
+  int dials = 0;
+  {
+    TransportOptions options = PendingOptions(&write_may_return, &dials);
+    options.max_idle_conns_per_host = 0;
+    Transport transport(options);
+    absl::StatusOr<Response> response = transport.RoundTrip(Get("http://a.test/"));
+    write_may_return.Notify();
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(ReadBody(*response), "answer");
+    EXPECT_EQ(transport.IdleConnectionCount(), 0);
+    EXPECT_EQ(Fetch(transport, "http://a.test/").conn.id, 2u);
+  }
+  ExpectLiveThreadsAtMost(0);
+}
+
+// A destroyed Transport's pool must take no connection, even while another
+// of its connections still holds the pool: connection 1 waits, pending, for
+// its writer (its reader parked holding the pool) when the Transport is
+// destroyed; connection 2 then ends a streamed body. It must close at once,
+// not wait in a pool nobody will ever close.
+TEST(PoolTest, NoConnectionIsPooledAfterItsTransportIsGone) {
+  absl::Notification write_may_return;
+  absl::Notification pending;
+  absl::Notification reader_may_go;
+  FakeConn* streaming = nullptr;
+  HookTable hooks;
+  hooks.On(HookPoint::kReuseAwaitsWriter, 1, 1, [&] {
+    pending.Notify();
+    reader_may_go.WaitForNotification();  // The test always notifies.
+  });
+  int dials = 0;
+  TransportOptions options;
+  options.reuse_grace_period = absl::Hours(1);
+  options.test_hook = hooks.Hook();
+  options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    if (++dials == 1) {
+      return std::make_unique<FakeConn>([&](FakeConn& peer, absl::string_view, int) {
+        peer.Deliver(OkResponse("pending"));
+        write_may_return.WaitForNotification();  // Inside its write, until the test is done.
+      });
+    }
+    auto conn = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int) {
+      peer.Deliver("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nxx");
+    });
+    streaming = conn.get();
+    return conn;
+  };
+  auto transport = std::make_unique<Transport>(options);
+  absl::StatusOr<Response> first = transport->RoundTrip(Get("http://a.test/"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(pending.WaitForNotificationWithTimeout(kLeakWait));
+  absl::StatusOr<Response> second = transport->RoundTrip(Get("http://b.test/"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  transport.reset();
+  streaming->Deliver("xx");
+  EXPECT_EQ(ReadBody(*second), "xxxx");
+  // Only connection 1's reader (parked) and writer (inside its write) live.
+  ExpectLiveThreadsAtMost(2);
+  reader_may_go.Notify();
+  write_may_return.Notify();
+  EXPECT_EQ(ReadBody(*first), "pending");
+  ExpectLiveThreadsAtMost(0);
 }
 
 }  // namespace

@@ -177,43 +177,51 @@ TEST(RetryTest, PostIsRetriedWhenNotOneByteWasWritten) {
   EXPECT_EQ(requests[1].body, "payload");
 }
 
-// The connection closes while a POST waits in the writer's queue (the writer
-// is parked just after the previous request). The writer must not read the
-// POST's body on a closed connection; nothing of it was written, so it goes
-// again, whole, on a new connection.
-TEST(RetryTest, RequestQueuedWhenTheConnectionClosedIsRetriedWithItsWholeBody) {
-  absl::Notification post_handed_over;
-  absl::Notification post_returned;
-  TestServer server([&](PeerConn& conn) {
-    if (conn.index() == 1) {
-      if (!conn.ReadRequest().ok()) return;
-      ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
-      post_handed_over.WaitForNotificationWithTimeout(kLeakWait);
-      return;  // Closes: the POST was never written.
+// The server ends the idle connection just as the caller hands it a POST:
+// it closes, or times the connection out with a 408 first. The writer is
+// parked just after the previous request, so the POST is still queued.
+// Whatever arrived cannot answer a request not one byte of which was
+// written: the writer never reads its body for a closed connection, and
+// the POST goes, whole, to a new connection; the caller never sees a 408.
+TEST(RetryTest, RequestQueuedWhenTheServerEndsTheConnectionGoesWholeElsewhere) {
+  for (const std::string last_words :
+       {"", "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"}) {
+    SCOPED_TRACE(last_words.empty() ? "close" : "408, then close");
+    absl::Notification post_handed_over;
+    absl::Notification post_returned;
+    TestServer server([&](PeerConn& conn) {
+      if (conn.index() == 1) {
+        if (!conn.ReadRequest().ok()) return;
+        ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
+        post_handed_over.WaitForNotificationWithTimeout(kLeakWait);
+        conn.Write(last_words).IgnoreError();
+        return;
+      }
+      AnswerEvery(OkResponse("stored"))(conn);
+    });
+    HookTable hooks;
+    hooks.On(HookPoint::kWriterReported, 1, 1,
+             [&] { post_returned.WaitForNotificationWithTimeout(kLeakWait); });
+    hooks.On(HookPoint::kRequestHandedOver, 1, 2, [&] { post_handed_over.Notify(); });
+    RecordingDialer dialer;
+    {
+      TransportOptions options = TestOptions(dialer);
+      options.test_hook = hooks.Hook();
+      Transport transport(options);
+      EXPECT_EQ(Fetch(transport, server.Url("/first")).body, "first");
+      absl::StatusOr<Response> post = transport.RoundTrip(Post(server.Url("/store"), "payload"));
+      post_returned.Notify();
+      ASSERT_TRUE(post.ok()) << post.status();
+      EXPECT_EQ(post->status, 200);
+      EXPECT_EQ(ReadBody(*post), "stored");
+      EXPECT_EQ(post->conn.id, 2u);
     }
-    AnswerEvery(OkResponse("stored"))(conn);
-  });
-  HookTable hooks;
-  hooks.On(HookPoint::kWriterReported, 1, 1,
-           [&] { post_returned.WaitForNotificationWithTimeout(kLeakWait); });
-  hooks.On(HookPoint::kRequestHandedOver, 1, 2, [&] { post_handed_over.Notify(); });
-  RecordingDialer dialer;
-  {
-    TransportOptions options = TestOptions(dialer);
-    options.test_hook = hooks.Hook();
-    Transport transport(options);
-    EXPECT_EQ(Fetch(transport, server.Url("/first")).body, "first");
-    absl::StatusOr<Response> post = transport.RoundTrip(Post(server.Url("/store"), "payload"));
-    post_returned.Notify();
-    ASSERT_TRUE(post.ok()) << post.status();
-    EXPECT_EQ(ReadBody(*post), "stored");
-    EXPECT_EQ(post->conn.id, 2u);
+    ExpectNothingLeaked(dialer);
+    const auto requests = server.requests();
+    ASSERT_EQ(requests.size(), 2u);
+    EXPECT_EQ(requests[1].connection, 2);
+    EXPECT_EQ(requests[1].body, "payload");
   }
-  ExpectNothingLeaked(dialer);
-  const auto requests = server.requests();
-  ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[1].connection, 2);
-  EXPECT_EQ(requests[1].body, "payload");
 }
 
 }  // namespace

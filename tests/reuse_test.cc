@@ -7,6 +7,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fake_conn.h"
 #include "tests/transport_test_util.h"
 #include "testserver/canned.h"
 #include "testserver/test_server.h"
@@ -15,12 +16,16 @@
 namespace h1 {
 namespace {
 
+using ::h1::testing::ExpectLiveThreadsAtMost;
 using ::h1::testing::ExpectNothingLeaked;
+using ::h1::testing::FakeConn;
 using ::h1::testing::Fetch;
 using ::h1::testing::Fetched;
+using ::h1::testing::HookTable;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
 using ::h1::testing::TestOptions;
+using ::h1::testing::kLeakWait;
 using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
@@ -262,6 +267,10 @@ TEST(ReuseTest, ClosingABodyEarlyClosesTheConnection) {
     char buf[100];
     ASSERT_EQ(*big->body->Read(buf, sizeof(buf)), sizeof(buf));
     big->body->Close();
+    // Never a clean end after Close: the body was cut short.
+    absl::StatusOr<std::string> rest = big->body->ReadAll();
+    EXPECT_FALSE(rest.ok());
+    EXPECT_THAT(rest.status().message(), HasSubstr("read on a closed response body"));
     client_closed_first.WaitForNotification();
     absl::StatusOr<Response> next = transport.RoundTrip(Get(server.Url("/small")));
     ASSERT_TRUE(next.ok()) << next.status();
@@ -290,6 +299,7 @@ TEST(ReuseTest, ABodyThatArrivedWholeReturnsItsConnectionAtOnce) {
     char buf[2];
     ASSERT_EQ(*second->body->Read(buf, sizeof(buf)), sizeof(buf));
     second->body->Close();
+    EXPECT_FALSE(second->body->ReadAll().ok());  // Closed, whatever it held.
     EXPECT_EQ(ReadBody(*first), "small");  // Still readable.
 
     const Fetched third = Fetch(transport, server.Url("/3"));
@@ -470,6 +480,69 @@ TEST(ReuseTest, UnsolicitedBytesPoisonAnIdleConnection) {
     EXPECT_EQ(second->conn.id, 2u);
   }
   ExpectNothingLeaked(dialer);
+}
+
+// Bytes already in the socket right behind a response (here a stale second
+// response in its own segment, which the reader has not read yet) poison
+// the connection before it is pooled: they must never become the next
+// request's response. The reader is held back from the socket until the
+// next request is on its way, so a connection wrongly pooled would hand
+// them over.
+TEST(ReuseTest, BytesRightBehindAResponseInTheSocketPoisonTheConnection) {
+  absl::Notification next_handed_over;
+  int dials = 0;
+  HookTable hooks;
+  hooks.On(HookPoint::kReaderBeforeNextRead, 1, 1,
+           [&] { next_handed_over.WaitForNotificationWithTimeout(kLeakWait); });
+  hooks.On(HookPoint::kRequestHandedOver, 1, 2, [&] { next_handed_over.Notify(); });
+  {
+    TransportOptions options;
+    options.test_hook = hooks.Hook();
+    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      const bool first = ++dials == 1;
+      return std::make_unique<FakeConn>([first](FakeConn& peer, absl::string_view, int) {
+        peer.Deliver(OkResponse(first ? "first" : "fresh"));
+        if (first) peer.Deliver(OkResponse("stale"));
+      });
+    };
+    Transport transport(options);
+    EXPECT_EQ(Fetch(transport, "http://peer.test/1").body, "first");
+    const Fetched next = Fetch(transport, "http://peer.test/2");
+    EXPECT_EQ(next.body, "fresh");
+    EXPECT_EQ(next.conn.id, 2u);
+  }
+  ExpectLiveThreadsAtMost(0);
+}
+
+// A 204, or the answer to a HEAD, with stray bytes behind it in the same
+// segment: they never become the next response.
+TEST(ReuseTest, BytesBehindABodilessResponseNeverBecomeTheNextResponse) {
+  for (const std::string method : {"GET", "HEAD"}) {
+    SCOPED_TRACE(method);
+    TestServer server([&](PeerConn& conn) {
+      if (conn.index() == 1) {
+        if (!conn.ReadRequest().ok()) return;
+        const std::string bodiless = method == "HEAD"
+                                         ? "HTTP/1.1 200 OK\r\nContent-Length: 38\r\n\r\n"
+                                         : "HTTP/1.1 204 No Content\r\n\r\n";
+        if (!conn.Write(bodiless + OkResponse("stale")).ok()) return;
+      }
+      AnswerEvery(OkResponse("fresh"))(conn);
+    });
+    RecordingDialer dialer;
+    {
+      Transport transport(TestOptions(dialer));
+      Request first = Get(server.Url("/"));
+      first.method = method;
+      absl::StatusOr<Response> response = transport.RoundTrip(std::move(first));
+      ASSERT_TRUE(response.ok()) << response.status();
+      EXPECT_EQ(ReadBody(*response), "");
+      const Fetched next = Fetch(transport, server.Url("/"));
+      EXPECT_EQ(next.body, "fresh");
+      EXPECT_EQ(next.conn.id, 2u);
+    }
+    ExpectNothingLeaked(dialer);
+  }
 }
 
 TEST(ReuseTest, ShortBodyIsAnErrorAndClosesTheConnection) {

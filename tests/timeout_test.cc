@@ -13,6 +13,7 @@
 #include "tests/transport_test_util.h"
 #include "testserver/canned.h"
 #include "testserver/test_server.h"
+#include "transport/thread_registry.h"
 #include "transport/transport.h"
 
 namespace h1 {
@@ -23,6 +24,7 @@ using ::h1::testing::Fetch;
 using ::h1::testing::Fetched;
 using ::h1::testing::HeldBackBody;
 using ::h1::testing::HookTable;
+using ::h1::testing::kLeakWait;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
 using ::h1::testing::TestOptions;
@@ -131,6 +133,38 @@ TEST(TimeoutTest, ATimerThatFiresAfterTheResponseWasPooledClosesNothing) {
   }
   ExpectNothingLeaked(dialer);
   EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+// The header timer runs out just as the reader claims a response and, the
+// connection being closed after it, exits. The response is queued for the
+// caller: it must be delivered, not reported as a connection closed before
+// the response.
+TEST(TimeoutTest, AResponseClaimedAsTheTimerFiresIsDelivered) {
+  absl::Notification timer_fired;
+  TestServer server([&](PeerConn& conn) {
+    if (!conn.ReadRequest().ok()) return;
+    timer_fired.WaitForNotificationWithTimeout(kLeakWait);
+    ASSERT_TRUE(conn.Write(OkResponse("just in time", "Connection: close\r\n")).ok());
+    conn.AwaitClientClose(kLeakWait);
+  });
+  HookTable hooks;
+  hooks.On(HookPoint::kHeaderTimerFired, 1, 1, [&] {
+    timer_fired.Notify();
+    // The reader reads the response, delivers it and exits, as does the
+    // writer once the connection has closed.
+    ThreadRegistry::Global().WaitForAtMost(0, kLeakWait);
+  });
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.response_header_timeout = absl::Milliseconds(50);
+    options.test_hook = hooks.Hook();
+    Transport transport(options);
+    absl::StatusOr<Response> response = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(ReadBody(*response), "just in time");
+  }
+  ExpectNothingLeaked(dialer);
 }
 
 }  // namespace

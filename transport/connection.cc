@@ -28,6 +28,12 @@ absl::Status WithContext(absl::string_view context, const absl::Status& status) 
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
 }
 
+// What Read returns once a body is closed, as Go's does: never a clean end
+// for a body that may have been cut short.
+absl::Status ReadAfterClose() {
+  return absl::FailedPreconditionError("read on a closed response body");
+}
+
 // A body read on the caller's thread from the connection's stream. It holds
 // the connection until the body ends; closing or destroying it before then
 // closes the connection, unless the rest of the body has already arrived.
@@ -60,6 +66,7 @@ class ConnectionBody final : public ResponseBody {
   }
 
   void Close() override {
+    if (error_.ok()) error_ = ReadAfterClose();
     if (conn_ == nullptr) return;
     // A body whose rest has all arrived is skipped, not cut short.
     if (reader_.SkipRestIfBuffered(std::numeric_limits<uint64_t>::max())) {
@@ -90,19 +97,21 @@ class ReceivedBody final : public ResponseBody {
   explicit ReceivedBody(wire::WholeBody whole) : whole_(std::move(whole)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (closed_) return ReadAfterClose();
     const size_t count = std::min(n, whole_.bytes.size() - offset_);
     std::memcpy(buf, whole_.bytes.data() + offset_, count);
     offset_ += count;
     return count;
   }
 
-  void Close() override { offset_ = whole_.bytes.size(); }
+  void Close() override { closed_ = true; }
 
   const wire::Headers& trailers() const override { return whole_.trailers; }
 
  private:
   const wire::WholeBody whole_;
   size_t offset_ = 0;
+  bool closed_ = false;
 };
 
 }  // namespace
@@ -228,15 +237,17 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
   for (;;) {
     std::optional<ExchangeEvent> event = exchange.events().RecvWithTimeout(deadline - absl::Now());
     if (!event.has_value()) {
+      if (deadline != absl::InfiniteFuture()) Hook(HookPoint::kHeaderTimerFired, exchange.seq);
+      if (!exchange.Abandon()) {
+        // The reader has claimed the outcome: it is on its way (or already
+        // queued, if the reader has exited since), and the connection may
+        // already serve another request. Never close it here.
+        deadline = absl::InfiniteFuture();
+        continue;
+      }
       if (reader_exited_.HasFired()) {  // It ended without an answer for this request.
         if (exchange.ReclaimUnsent(request)) *retry_hint = RetryHint::kNothingWritten;
         return WithContext("connection closed before the response", close_reason());
-      }
-      if (!exchange.Abandon()) {
-        // The reader has claimed the response: it is on its way, and the
-        // connection may already serve another request. Never close it here.
-        deadline = absl::InfiniteFuture();
-        continue;
       }
       absl::Status timeout = absl::DeadlineExceededError(
           absl::StrCat("timeout awaiting response headers after ",
@@ -272,6 +283,7 @@ void Connection::WriteLoop() {
     std::unique_ptr<BodySource> body;
     if (!exchange.StartWriting(body)) continue;  // Taken back by its caller.
     const absl::Status result = WriteRequest(exchange, std::move(body), piece);
+    if (result.ok()) exchange.FinishWriting();
     // A header timer starts now; without one, the caller is not woken for
     // nothing (a request given back is known from its exchange).
     if (options_.response_header_timeout != absl::InfiniteDuration()) {
@@ -378,6 +390,7 @@ void Connection::ReadLoop() {
   while (AwaitNextResponse()) {
     std::optional<std::shared_ptr<Exchange>> exchange = reqch_.Recv();
     if (!exchange.has_value() || !ReadOneResponse(**exchange)) break;
+    Hook(HookPoint::kReaderBeforeNextRead, (*exchange)->seq);
   }
   reader_exited_.Fire();
 }
@@ -435,7 +448,22 @@ bool Connection::ReadOneResponse(Exchange& exchange) {
       wire::ReadFinalResponseHead(input_, options_.max_response_header_bytes);
   // From here the outcome is the caller's: its header timer can no longer
   // close the connection under it.
-  if (!exchange.Claim()) return false;  // The caller gave up and closes it.
+  const Exchange::Claimed claimed = exchange.Claim();
+  if (claimed == Exchange::Claimed::kAbandoned) return false;  // The caller closes it.
+  if (claimed == Exchange::Claimed::kBeforeAnyWrite) {
+    // Not one byte of the request had been written: what arrived (a 408 on
+    // an idle connection, a close, garbage) cannot answer it. The request
+    // is withdrawn, whole, for its caller to send elsewhere.
+    const absl::Status cause =
+        IsClosed() ? close_reason()
+        : head.ok() ? absl::UnavailableError("the server sent a response unasked")
+                    : head.status();
+    const absl::Status error =
+        WithContext("connection ended before the request was written", cause);
+    Close(error);
+    exchange.events().Send(ReadOutcome{error});
+    return false;
+  }
   absl::StatusOr<wire::BodyFraming> framing =
       head.ok() ? wire::ResponseBodyFraming(*head, exchange.method) : head.status();
   if (!framing.ok()) {
@@ -490,16 +518,17 @@ bool Connection::EndExchange(Exchange& exchange, bool keep_alive,
   }
   absl::Status verdict = ReuseBlocker(keep_alive);
   if (verdict.ok()) {
-    if (std::optional<WriteReport> report = write_err_ch_.TryRecv()) {
-      verdict = WriteVerdict(*report, exchange);
-    } else if (!exchange.InLastWrite()) {
-      // The response ended before the request's last byte was even handed
-      // to the socket: an early response. Decided at once, without Go's
-      // timer.
+    if (exchange.AnsweredEarly()) {
+      // An early response, decided at once, without Go's timer: it counts
+      // from the head's arrival, however the write ended afterwards.
       verdict = absl::AbortedError(
-          "the response ended before the request was completely written; the connection's "
+          "the response came before the request was completely written; the connection's "
           "state is unknown");
+    } else if (std::optional<WriteReport> report = write_err_ch_.TryRecv()) {
+      verdict = WriteVerdict(*report, exchange);
     } else {
+      // The write is complete, or it is a bodiless request's last write,
+      // whose whole head the server answered: only the report is missing.
       return AwaitWriterInPool(exchange, release);
     }
   }
@@ -526,6 +555,8 @@ bool Connection::AwaitWriterInPool(Exchange& exchange, absl::FunctionRef<void()>
   absl::Status verdict;
   if (report.has_value()) {
     verdict = WriteVerdict(*report, exchange);
+    // Nothing read the socket during the wait: look at what arrived.
+    if (verdict.ok()) verdict = ReuseBlocker(/*keep_alive=*/true);
   } else if (IsClosed()) {
     verdict = close_reason();
   } else {
@@ -542,8 +573,10 @@ bool Connection::AwaitWriterInPool(Exchange& exchange, absl::FunctionRef<void()>
 absl::Status Connection::ReuseBlocker(bool keep_alive) const {
   if (!keep_alive) return absl::CancelledError("the response or the request asked to close");
   if (input_.saw_eof()) return absl::UnavailableError("server closed the connection");
-  if (input_.buffered() > 0) {
-    return absl::FailedPreconditionError("unsolicited bytes after the response");
+  // Bytes (or a close) already behind the response, in the buffer or the
+  // socket, must never be read as the next request's response.
+  if (input_.buffered() > 0 || socket_->InputPending()) {
+    return absl::FailedPreconditionError("unsolicited bytes or a close after the response");
   }
   return absl::OkStatus();
 }

@@ -14,12 +14,18 @@
 // completely and without error, the response was read completely, and
 // neither side asked to close. A server may answer before reading the whole
 // request body; that response is delivered, but the connection is closed.
-// When the response ends while the writer has not reached the request's
-// last write, that is proof of an early response, decided at once. When the
-// writer is in its last write, its report is due: the response is
-// delivered first and the decision waits for the report, at most the reuse
-// grace period, with the connection held in the pool so that the caller's
-// next request waits for the decision rather than dial anew.
+// Early counts from the response head's arrival: a head that comes before
+// the request is completely written (for a request with a body, before its
+// last write has returned) makes the response early, decided at once,
+// however the write ends. Only a bodiless request inside its last write may
+// wait for the writer's report (the server answered its whole head): the
+// response is delivered first and the decision follows, at most the reuse
+// grace period later, with the connection held in the pool so that the
+// caller's next request waits for it rather than dial anew. A head that
+// comes before the writer has even taken the request (a 408 on an idle
+// connection) answers nothing: the request is withdrawn, whole, to be sent
+// elsewhere. Bytes or a close already behind a response keep the connection
+// out of the pool.
 //
 // A body that arrived with its head (or no body) is handed over whole and
 // the connection released at once. A longer body is read on the caller's

@@ -40,6 +40,7 @@ Exchange::Exchange(uint64_t seq, Request& request, absl::string_view head, bool 
       method(request.method),
       head(head),
       content_length(request.content_length),
+      has_body(request.body != nullptr),
       reused(reused),
       request_asked_close(request_asked_close),
       events_(2, answered),
@@ -68,16 +69,27 @@ void Exchange::GiveBack(std::unique_ptr<BodySource> body, absl::string_view read
   body_ = std::move(body);
 }
 
-bool Exchange::InLastWrite() const {
+void Exchange::FinishWriting() {
   absl::MutexLock lock(&mu_);
-  return stage_ == Stage::kLastWrite;
+  stage_ = Stage::kWritten;
 }
 
-bool Exchange::Claim() {
+Exchange::Claimed Exchange::Claim() {
   absl::MutexLock lock(&mu_);
-  if (answer_ == Answer::kAbandoned) return false;
+  if (answer_ == Answer::kAbandoned) return Claimed::kAbandoned;
   answer_ = Answer::kClaimed;
-  return true;
+  if (stage_ == Stage::kQueued || stage_ == Stage::kUnsent || stage_ == Stage::kReclaimed) {
+    if (stage_ == Stage::kQueued) stage_ = Stage::kUnsent;
+    return Claimed::kBeforeAnyWrite;
+  }
+  answered_early_ =
+      stage_ == Stage::kWriting || (has_body && stage_ == Stage::kLastWrite);
+  return Claimed::kClaimed;
+}
+
+bool Exchange::AnsweredEarly() const {
+  absl::MutexLock lock(&mu_);
+  return answered_early_;
 }
 
 bool Exchange::Abandon() {

@@ -61,6 +61,7 @@ class Exchange {
   const std::string method;
   const std::string head;  // Serialized, ready for the wire.
   const std::optional<uint64_t> content_length;
+  const bool has_body;
   const bool reused;
   const bool request_asked_close;
 
@@ -73,6 +74,8 @@ class Exchange {
   bool StartWriting(std::unique_ptr<BodySource>& body) ABSL_LOCKS_EXCLUDED(mu_);
   // Writer: the next socket write completes the request.
   void EnterLastWrite() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer: that write returned; the whole request is with the socket.
+  void FinishWriting() ABSL_LOCKS_EXCLUDED(mu_);
   // Writer: not one byte of the request reached the socket. `body` is the
   // request's body source (null if it has none), `read_ahead` what was
   // already read from it for the write that failed, and `body_ended` whether
@@ -80,30 +83,45 @@ class Exchange {
   void GiveBack(std::unique_ptr<BodySource> body, absl::string_view read_ahead, bool body_ended)
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Reader: whether the writer is in the request's last write, so its
-  // report is due. Any earlier stage means the request is not completely
-  // written.
-  bool InLastWrite() const ABSL_LOCKS_EXCLUDED(mu_);
-
+  // What Claim found.
+  enum class Claimed {
+    // The caller had given up (Abandon): the reader must drop the outcome.
+    kAbandoned,
+    // The writer had not taken the request: whatever arrived cannot answer
+    // it. The request is withdrawn (the writer will skip it) for its caller
+    // to send elsewhere.
+    kBeforeAnyWrite,
+    // The outcome is the caller's.
+    kClaimed,
+  };
   // Reader, once a response head (or the failure to read one) is in: claims
-  // the outcome for the caller. Returns false if the caller had already
-  // given up (Abandon); the reader must then drop it.
-  bool Claim() ABSL_LOCKS_EXCLUDED(mu_);
+  // the outcome for the caller, and notes whether the head came before the
+  // request was completely written (AnsweredEarly).
+  Claimed Claim() ABSL_LOCKS_EXCLUDED(mu_);
+  // Reader: the response head arrived before the request was completely
+  // written. With a body, the server may never read the rest of it (it
+  // would lead the next request); without one, the head cannot even have
+  // reached the server. Either way the connection's state is unknown. A
+  // bodiless request inside its last write is not early: the server
+  // answered its whole head, only the writer's report is missing.
+  bool AnsweredEarly() const ABSL_LOCKS_EXCLUDED(mu_);
   // Caller, when its header timer fires: gives up unless the reader has
   // claimed an outcome, which is then on its way and must be waited for.
   bool Abandon() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Caller, after a failure: if none of the request reached the socket
-  // (the writer never started it, or gave it back), puts its body back in
-  // `request` and returns true; the writer will not touch it again.
+  // (the writer never started it, or gave it back, or the reader withdrew
+  // it), puts its body back in `request` and returns true; the writer will
+  // not touch it again.
   bool ReclaimUnsent(Request& request) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   enum class Stage {
     kQueued,     // The writer has not taken it.
     kWriting,    // Before the last write.
-    kLastWrite,  // In the last write, or past it.
-    kUnsent,     // Failed before a byte reached the socket; body given back.
+    kLastWrite,  // In the last write.
+    kWritten,    // The last write returned.
+    kUnsent,     // No byte reached the socket; the body is here for its caller.
     kReclaimed,  // Back with its caller.
   };
   enum class Answer { kAwaited, kClaimed, kAbandoned };
@@ -112,6 +130,7 @@ class Exchange {
   mutable absl::Mutex mu_;
   Stage stage_ ABSL_GUARDED_BY(mu_) = Stage::kQueued;
   Answer answer_ ABSL_GUARDED_BY(mu_) = Answer::kAwaited;
+  bool answered_early_ ABSL_GUARDED_BY(mu_) = false;
   // Until the writer takes it, or once given back.
   std::unique_ptr<BodySource> body_ ABSL_GUARDED_BY(mu_);
 };

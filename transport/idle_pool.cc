@@ -13,10 +13,11 @@ namespace h1 {
 IdlePool::IdlePool(int max_per_host, int max_total)
     : max_per_host_(max_per_host), max_total_(max_total) {}
 
-IdlePool::~IdlePool() { CloseAll(absl::CancelledError("transport destroyed")); }
+IdlePool::~IdlePool() { Shutdown(absl::CancelledError("transport destroyed")); }
 
 absl::Status IdlePool::AddLocked(std::shared_ptr<Connection> conn, bool pending,
                                  std::shared_ptr<Connection>* evicted) {
+  if (!shut_down_.ok()) return shut_down_;
   if (conn->IsClosed()) return conn->close_reason();
   const auto same_host = std::count_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
     return e.conn->pool_key() == conn->pool_key();
@@ -28,9 +29,12 @@ absl::Status IdlePool::AddLocked(std::shared_ptr<Connection> conn, bool pending,
   if (!pending) conn->MarkIdle(absl::Now());
   entries_.push_back({std::move(conn), pending});
   if (max_total_ > 0 && static_cast<int>(entries_.size()) > max_total_) {
-    const auto lru = std::find_if(entries_.begin(), entries_.end(),
+    // Never the one just added, nor a pending one: while the others are all
+    // pending, the pool stays over the limit until one of them settles.
+    const auto newest = std::prev(entries_.end());
+    const auto lru = std::find_if(entries_.begin(), newest,
                                   [](const Entry& e) { return !e.pending; });
-    if (lru != entries_.end()) {
+    if (lru != newest) {
       *evicted = std::move(lru->conn);
       entries_.erase(lru);
     }
@@ -119,6 +123,14 @@ void IdlePool::CloseAll(const absl::Status& reason) {
     closing.swap(entries_);
   }
   for (const Entry& entry : closing) entry.conn->Close(reason);
+}
+
+void IdlePool::Shutdown(const absl::Status& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down_ = reason;
+  }
+  CloseAll(reason);
 }
 
 int IdlePool::size() const {

@@ -31,7 +31,7 @@ class IdlePool {
   // `max_total`: across all keys; 0 means no limit. Over it, the least
   // recently used idle connection is closed.
   IdlePool(int max_per_host, int max_total);
-  // Closes every connection still in the pool.
+  // Shuts the pool down.
   ~IdlePool();
   IdlePool(const IdlePool&) = delete;
   IdlePool& operator=(const IdlePool&) = delete;
@@ -53,6 +53,9 @@ class IdlePool {
   void Remove(const Connection* conn) ABSL_LOCKS_EXCLUDED(mu_);
   // Closes every connection here, idle or pending, with `reason`.
   void CloseAll(const absl::Status& reason) ABSL_LOCKS_EXCLUDED(mu_);
+  // As CloseAll, and the pool takes no connection any more (its Transport
+  // is gone): a connection that ends its exchange later closes instead.
+  void Shutdown(const absl::Status& reason) ABSL_LOCKS_EXCLUDED(mu_);
   // The idle connections, once no decision is pending.
   int size() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -65,7 +68,7 @@ class IdlePool {
 
   absl::Status Add(std::shared_ptr<Connection> conn, bool pending) ABSL_LOCKS_EXCLUDED(mu_);
   // Adds `conn` most recently used; over max_total, moves the least recently
-  // used idle connection (never a pending one) to `*evicted`.
+  // used idle connection (never `conn`, never a pending one) to `*evicted`.
   absl::Status AddLocked(std::shared_ptr<Connection> conn, bool pending,
                          std::shared_ptr<Connection>* evicted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Entries::iterator FindLocked(const Connection* conn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -78,6 +81,8 @@ class IdlePool {
   mutable absl::Mutex mu_;
   // Least recently used first.
   Entries entries_ ABSL_GUARDED_BY(mu_);
+  // Set by Shutdown: why no connection may be added.
+  absl::Status shut_down_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace h1

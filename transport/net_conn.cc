@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/time.h>
@@ -72,6 +73,11 @@ class TcpConn final : public NetConn {
       }
     }
     return absl::OkStatus();
+  }
+
+  bool InputPending() override {
+    pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 1 && p.revents != 0;
   }
 
   absl::Status SetReadTimeout(absl::Duration timeout) override {

@@ -32,6 +32,9 @@ class NetConn : public wire::ByteSource {
   // `written` to the number of bytes the socket accepted, on failure too: a
   // request of which not one byte was accepted may be sent elsewhere.
   virtual absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) = 0;
+  // Whether a Read would return at once (bytes, end of stream or an error
+  // are waiting). Never blocks.
+  virtual bool InputPending() = 0;
   // Applies to Reads that start afterwards; absl::InfiniteDuration() clears it.
   virtual absl::Status SetReadTimeout(absl::Duration timeout) = 0;
   // Ends the stream in both directions and wakes blocked Reads and Writes.
@@ -49,6 +52,7 @@ class ForwardingNetConn : public NetConn {
   absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
     return inner_->Write(pieces, written);
   }
+  bool InputPending() override { return inner_->InputPending(); }
   absl::Status SetReadTimeout(absl::Duration timeout) override {
     return inner_->SetReadTimeout(timeout);
   }

@@ -36,7 +36,7 @@ class ResponseBody {
   // "unexpected EOF: 5 of 10 body bytes", and close the connection.
   virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
   // Stops reading; closes the connection unless the rest of the body has
-  // already arrived.
+  // already arrived. A Read afterwards fails.
   virtual void Close() = 0;
   // Chunked trailers, once the end was reached.
   virtual const wire::Headers& trailers() const = 0;

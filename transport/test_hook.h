@@ -19,6 +19,9 @@ namespace h1 {
 enum class HookPoint {
   // Caller: request `seq` is queued for the reader and the writer.
   kRequestHandedOver,
+  // Caller: request `seq`'s response header timer ran out; the caller has
+  // not yet given up on the response.
+  kHeaderTimerFired,
   // Writer: request `seq`'s write result is on writeErrCh; the writer has
   // not yet taken the next request.
   kWriterReported,
@@ -28,6 +31,10 @@ enum class HookPoint {
   // Reader: the connection went back to the idle pool after request `seq`'s
   // response, which is not yet delivered to its caller.
   kPooledBeforeDelivery,
+  // Reader: request `seq`'s exchange is over and the connection kept; the
+  // reader is about to watch the socket for the next response (Go's
+  // testHookReadLoopBeforeNextRead).
+  kReaderBeforeNextRead,
 };
 
 using TestHook = std::function<void(HookPoint point, uint64_t conn_id, uint64_t seq)>;

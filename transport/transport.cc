@@ -83,7 +83,9 @@ Transport::Transport(TransportOptions options)
       pool_(std::make_shared<IdlePool>(options_.max_idle_conns_per_host,
                                        options_.max_idle_conns)) {}
 
-Transport::~Transport() { CloseIdleConnections(); }
+// Connections still serving responses hold the pool too: it must refuse
+// them once the Transport is gone, or they would outlive it there.
+Transport::~Transport() { pool_->Shutdown(absl::CancelledError("transport destroyed")); }
 
 void Transport::CloseIdleConnections() {
   pool_->CloseAll(absl::CancelledError("idle connections closed by the transport"));

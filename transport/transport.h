@@ -38,12 +38,13 @@ struct TransportOptions {
   absl::Duration idle_conn_timeout = absl::Seconds(90);
   // Sends "Connection: close" and never reuses a connection.
   bool disable_keep_alives = false;
-  // How long the reuse decision may wait for the writer's report that the
-  // request was written, when the response ended while the writer was in
-  // the request's last write. The response is delivered without waiting;
-  // a next request for the same host waits for the decision instead of
-  // dialing. There is no wait when the writer had not reached its last
-  // write (an early response): that connection is closed at once.
+  // How long the reuse decision may wait for the writer's report that a
+  // bodiless request was written, when its response arrived while the
+  // writer was inside its last write. The response is delivered without
+  // waiting; a next request for the same host waits for the decision
+  // instead of dialing. Zero: no wait, the connection is closed. Keep it
+  // finite. An early response never waits: its connection is closed at
+  // once.
   absl::Duration reuse_grace_period = absl::Milliseconds(50);
   // Limit on waiting for a response head, counted from the end of the
   // request write (as in Go): a slow upload does not eat into it.

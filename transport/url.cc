@@ -1,6 +1,8 @@
 // See url.h.
 #include "transport/url.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -36,6 +38,12 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
   HttpUrl parsed;
   parsed.target = path_start == absl::string_view::npos ? "/" : std::string(rest.substr(path_start));
   if (parsed.target[0] == '?') parsed.target = "/" + parsed.target;
+  for (char c : authority) {
+    if (absl::ascii_iscntrl(c) || c == ' ') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("URL \"", absl::CEscape(url), "\" has a control byte or space in its host"));
+    }
+  }
   if (authority.find('@') != absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat("URL \"", url, "\" has userinfo; not supported"));
   }
@@ -69,8 +77,8 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url) {
   }
   if (!port.empty()) {
     uint32_t value = 0;
-    if (!absl::SimpleAtoi(port, &value) || value == 0 || value > 65535 ||
-        !absl::ascii_isdigit(port[0])) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), absl::ascii_isdigit) ||
+        !absl::SimpleAtoi(port, &value) || value == 0 || value > 65535) {
       return absl::InvalidArgumentError(absl::StrCat("URL \"", url, "\" has an invalid port"));
     }
     parsed.port = static_cast<uint16_t>(value);

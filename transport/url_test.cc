@@ -1,5 +1,6 @@
 #include "transport/url.h"
 
+#include "absl/strings/escaping.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -42,6 +43,18 @@ TEST(UrlTest, RejectsWhatItCannotServe) {
   EXPECT_THAT(ParseHttpUrl("http://a:+1/").status().message(), HasSubstr("invalid port"));
   EXPECT_THAT(ParseHttpUrl("http://u@a/").status().message(), HasSubstr("userinfo"));
   EXPECT_THAT(ParseHttpUrl("http://[::1/").status().message(), HasSubstr("unclosed"));
+}
+
+// Nothing that SimpleAtoi would skip: a port is digits only, and the host
+// part has no control byte or space.
+TEST(UrlTest, RejectsControlBytesAndSpacesInTheHostPart) {
+  for (const char* url : {"http://a:80\r\n/p", "http://a:80\t/p", "http://a:80\v/p",
+                          "http://a:\t80/p", "http://a b/p", "http://a\x7f/p"}) {
+    absl::StatusOr<HttpUrl> parsed = ParseHttpUrl(url);
+    EXPECT_FALSE(parsed.ok()) << absl::CEscape(url);
+    EXPECT_TRUE(absl::IsInvalidArgument(parsed.status())) << absl::CEscape(url);
+    EXPECT_THAT(parsed.status().message(), HasSubstr("control byte or space in its host"));
+  }
 }
 
 }  // namespace

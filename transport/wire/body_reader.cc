@@ -148,7 +148,8 @@ absl::StatusOr<size_t> BodyReader::ReadChunked(char* out, size_t n) {
       }
       case State::kTrailers: {
         size_t budget = max_trailer_bytes_;
-        absl::StatusOr<Headers> trailers = ReadHeaderFields(*in_, budget);
+        absl::StatusOr<Headers> trailers =
+            ReadHeaderFields(*in_, budget, BufferedReader::LineEnding::kCrlf);
         if (!trailers.ok()) {
           return Fail(absl::Status(trailers.status().code(),
                                    absl::StrCat("chunked trailer: ", trailers.status().message())));

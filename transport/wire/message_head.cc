@@ -17,10 +17,11 @@ absl::Status Malformed(absl::string_view what, absl::string_view line) {
 }
 
 // Reads one line of a head, charging it to `budget`.
-absl::StatusOr<std::string> ReadHeadLine(BufferedReader& in, size_t& budget, bool first_line) {
+absl::StatusOr<std::string> ReadHeadLine(BufferedReader& in, size_t& budget, bool first_line,
+                                         BufferedReader::LineEnding ending) {
   bool partial = false;
   const uint64_t before = in.consumed();
-  absl::StatusOr<std::string> line = in.ReadLine(budget, BufferedReader::LineEnding::kCrlfOrLf, &partial);
+  absl::StatusOr<std::string> line = in.ReadLine(budget, ending, &partial);
   if (line.ok()) {
     budget -= in.consumed() - before;
     return line;
@@ -60,7 +61,8 @@ absl::Status AddLimitMessage(absl::Status status, size_t limit) {
 
 // Reads a response head, charging every line to `budget`.
 absl::StatusOr<ResponseHead> ReadResponseHeadWithin(BufferedReader& in, size_t& budget) {
-  absl::StatusOr<std::string> line = ReadHeadLine(in, budget, /*first_line=*/true);
+  absl::StatusOr<std::string> line =
+      ReadHeadLine(in, budget, /*first_line=*/true, BufferedReader::LineEnding::kCrlfOrLf);
   if (!line.ok()) return line.status();
   // HTTP-version SP 3DIGIT [SP reason]
   ResponseHead head;
@@ -79,7 +81,8 @@ absl::StatusOr<ResponseHead> ReadResponseHeadWithin(BufferedReader& in, size_t& 
   if (head.status < 100) return Malformed("status code", *line);
   if (rest.size() > 4) head.reason = std::string(rest.substr(4));
   if (HasControlBytes(head.reason)) return Malformed("reason phrase", *line);
-  absl::StatusOr<Headers> headers = ReadHeaderFields(in, budget);
+  absl::StatusOr<Headers> headers =
+      ReadHeaderFields(in, budget, BufferedReader::LineEnding::kCrlfOrLf);
   if (!headers.ok()) return headers.status();
   head.headers = *std::move(headers);
   return head;
@@ -92,10 +95,11 @@ bool IsTokenChar(char c) {
                                        absl::string_view::npos;
 }
 
-absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget) {
+absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget,
+                                         BufferedReader::LineEnding ending) {
   Headers headers;
   for (;;) {
-    absl::StatusOr<std::string> line = ReadHeadLine(in, budget, /*first_line=*/false);
+    absl::StatusOr<std::string> line = ReadHeadLine(in, budget, /*first_line=*/false, ending);
     if (!line.ok()) return line.status();
     if (line->empty()) return headers;
     if ((*line)[0] == ' ' || (*line)[0] == '\t') {
@@ -143,7 +147,8 @@ absl::StatusOr<ResponseHead> ReadFinalResponseHead(BufferedReader& in, size_t ma
 
 absl::StatusOr<RequestHead> ReadRequestHead(BufferedReader& in, size_t max_header_bytes) {
   size_t budget = max_header_bytes;
-  absl::StatusOr<std::string> line = ReadHeadLine(in, budget, /*first_line=*/true);
+  absl::StatusOr<std::string> line =
+      ReadHeadLine(in, budget, /*first_line=*/true, BufferedReader::LineEnding::kCrlfOrLf);
   if (!line.ok()) return AddLimitMessage(line.status(), max_header_bytes);
   // method SP request-target SP HTTP-version
   const size_t sp1 = line->find(' ');
@@ -160,7 +165,8 @@ absl::StatusOr<RequestHead> ReadRequestHead(BufferedReader& in, size_t max_heade
   absl::StatusOr<int> version = ParseVersion(absl::string_view(*line).substr(sp2 + 1), *line);
   if (!version.ok()) return version.status();
   head.version_minor = *version;
-  absl::StatusOr<Headers> headers = ReadHeaderFields(in, budget);
+  absl::StatusOr<Headers> headers =
+      ReadHeaderFields(in, budget, BufferedReader::LineEnding::kCrlfOrLf);
   if (!headers.ok()) return AddLimitMessage(headers.status(), max_header_bytes);
   head.headers = *std::move(headers);
   return head;

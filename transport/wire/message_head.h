@@ -51,8 +51,11 @@ absl::StatusOr<RequestHead> ReadRequestHead(BufferedReader& in,
                                             size_t max_header_bytes = kDefaultMaxHeaderBytes);
 
 // Reads header fields up to and including the empty line; used for heads and
-// chunked trailers. `budget` is the number of bytes still allowed.
-absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget);
+// chunked trailers. `budget` is the number of bytes still allowed. Lines of
+// a head may end in a bare LF (RFC 9112 2.2); a chunked body's trailer
+// section is part of its framing, where only CRLF is accepted.
+absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget,
+                                         BufferedReader::LineEnding ending);
 
 // True for the bytes of an RFC 9110 token (method, header name).
 bool IsTokenChar(char c);

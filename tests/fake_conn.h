@@ -1,0 +1,54 @@
+// FakeConn: a NetConn with no socket behind it, whose peer is the test: it
+// decides what the peer sends and when, so a byte's arrival is an ordered
+// step of the test, not a race with the kernel (like Chromium's
+// SequencedSocketData). Thread-safe.
+#ifndef H1_TESTS_FAKE_CONN_H_
+#define H1_TESTS_FAKE_CONN_H_
+
+#include <deque>
+#include <functional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "transport/net_conn.h"
+
+namespace h1::testing {
+
+class FakeConn final : public NetConn {
+ public:
+  // Called inside every Write, with the bytes written and the write's
+  // number (from 1), before the Write returns: it may Deliver an answer,
+  // and may block to hold the writer inside its write.
+  using Peer = std::function<void(FakeConn& conn, absl::string_view bytes, int write)>;
+
+  explicit FakeConn(Peer peer) : peer_(std::move(peer)) {}
+
+  // The peer sends `bytes` as one segment: a Read returns bytes of one
+  // segment at most, so a test decides what arrives together.
+  void Deliver(absl::string_view bytes) ABSL_LOCKS_EXCLUDED(mu_);
+  // The peer closes its end: Reads return 0 once the bytes are read.
+  void PeerClose() ABSL_LOCKS_EXCLUDED(mu_);
+  // Everything written so far.
+  std::string written() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override
+      ABSL_LOCKS_EXCLUDED(mu_);
+  bool InputPending() override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status SetReadTimeout(absl::Duration) override { return absl::OkStatus(); }
+  void Shutdown() override ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const Peer peer_;
+  mutable absl::Mutex mu_;
+  std::deque<std::string> incoming_ ABSL_GUARDED_BY(mu_);
+  std::string written_ ABSL_GUARDED_BY(mu_);
+  int writes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool peer_closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace h1::testing
+
+#endif  // H1_TESTS_FAKE_CONN_H_
