@@ -18,6 +18,7 @@
 #include "transport/net_conn.h"
 #include "transport/request.h"
 #include "transport/test_hook.h"
+#include "transport/testing/recording_dialer.h"
 #include "transport/transport.h"
 
 namespace h1::testing {
@@ -26,27 +27,6 @@ namespace h1::testing {
 // a loaded sanitizer run, and only ever spent when something leaked.
 inline constexpr absl::Duration kLeakWait = absl::Seconds(10);
 
-// Thread-safe.
-class RecordingDialer {
- public:
-  // Lets a test put its own NetConn around the `index`th dialed socket
-  // (from 1), e.g. to fail a chosen write.
-  using Wrap = std::function<std::unique_ptr<NetConn>(int index, std::unique_ptr<NetConn>)>;
-
-  // A DialFunction dialing TCP and recording into this object, which must
-  // outlive every connection dialed through it.
-  DialFunction Dial(Wrap wrap = nullptr);
-  int dials() const;
-  int open() const;
-  // Waits until at most `n` dialed sockets are still open.
-  bool AwaitOpenAtMost(int n, absl::Duration timeout = kLeakWait) const;
-
- private:
-  class RecordedConn;
-  mutable absl::Mutex mu_;
-  int dials_ ABSL_GUARDED_BY(mu_) = 0;
-  int open_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 // Transport options with `dialer` as the Dial hook.
 TransportOptions TestOptions(RecordingDialer& dialer);
