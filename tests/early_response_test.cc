@@ -377,6 +377,48 @@ TEST(EarlyResponseTest, AResponseThatStartedBeforeTheBodyWasWrittenIsEarly) {
   ExpectNothingLeaked(dialer);
 }
 
+// Early counts from the answer's first byte: its status line arrives while
+// only the head and half the body of a POST are written, the rest of its
+// head after the whole body is. The server chose its answer before it
+// could have read the body: the connection is never reused.
+TEST(EarlyResponseTest, AnAnswerWhoseFirstBytesCameDuringTheBodyIsEarly) {
+  FakeConn* first = nullptr;
+  int dials = 0;
+  HookTable hooks;
+  hooks.On(HookPoint::kWriterReported, 1, 1,
+           [&] { first->Deliver("Content-Length: 5\r\n\r\nearly"); });
+  {
+    TransportOptions options;
+    options.test_hook = hooks.Hook();
+    options.reuse_grace_period = absl::Hours(1);
+    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      if (++dials == 1) {
+        auto conn = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
+          if (write == 1) peer.Deliver("HTTP/1.1 200 OK\r\n");  // Head and half the body.
+          if (write > 2) peer.Deliver(OkResponse("reused"));
+        });
+        first = conn.get();
+        return conn;
+      }
+      return std::make_unique<FakeConn>(
+          [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
+    };
+    Transport transport(options);
+    Request post;
+    post.method = "POST";
+    post.url = "http://peer.test/upload";
+    post.content_length = 10;
+    post.body = std::make_unique<SteppedBody>("0123456789", 5);
+    absl::StatusOr<Response> early = transport.RoundTrip(std::move(post));
+    ASSERT_TRUE(early.ok()) << early.status();
+    EXPECT_EQ(ReadBody(*early), "early");
+    const Fetched next = Fetch(transport, "http://peer.test/next");
+    EXPECT_EQ(next.body, "fresh");
+    EXPECT_EQ(next.conn.id, 2u);
+  }
+  ExpectLiveThreadsAtMost(0);
+}
+
 // Bytes that arrive while the reuse decision waits for the writer lie
 // behind the response: the decision must see them, or they would become the
 // next request's response. The peer is a FakeConn, so the stale bytes are

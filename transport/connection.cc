@@ -187,7 +187,7 @@ void Connection::FinishClose() {
 
 absl::Status Connection::close_reason() const {
   absl::MutexLock lock(&mu_);
-  return close_reason_;
+  return close_reason_.ok() ? absl::UnknownError("the connection is still open") : close_reason_;
 }
 
 void Connection::MarkIdle(absl::Time now) {
@@ -237,7 +237,8 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
   for (;;) {
     std::optional<ExchangeEvent> event = exchange.events().RecvWithTimeout(deadline - absl::Now());
     if (!event.has_value()) {
-      if (deadline != absl::InfiniteFuture()) Hook(HookPoint::kHeaderTimerFired, exchange.seq);
+      const bool timed_out = deadline != absl::InfiniteFuture();
+      if (timed_out) Hook(HookPoint::kHeaderTimerFired, exchange.seq);
       if (!exchange.Abandon()) {
         // The reader has claimed the outcome: it is on its way (or already
         // queued, if the reader has exited since), and the connection may
@@ -245,7 +246,7 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
         deadline = absl::InfiniteFuture();
         continue;
       }
-      if (reader_exited_.HasFired()) {  // It ended without an answer for this request.
+      if (!timed_out) {  // The reader ended without an answer for this request.
         if (exchange.ReclaimUnsent(request)) *retry_hint = RetryHint::kNothingWritten;
         return WithContext("connection closed before the response", close_reason());
       }
@@ -284,6 +285,7 @@ void Connection::WriteLoop() {
     if (!exchange.StartWriting(body)) continue;  // Taken back by its caller.
     const absl::Status result = WriteRequest(exchange, std::move(body), piece);
     if (result.ok()) exchange.FinishWriting();
+    exchange.LetGo();
     // A header timer starts now; without one, the caller is not woken for
     // nothing (a request given back is known from its exchange).
     if (options_.response_header_timeout != absl::InfiniteDuration()) {
@@ -298,65 +300,90 @@ void Connection::WriteLoop() {
   }
 }
 
+bool Connection::AnswerHasBegun() {
+  return input_seen_.load() || socket_->InputPending();
+}
+
 absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySource> body,
                                       std::unique_ptr<char[]>& piece) {
-  // Checked before the body is first read: a source is never read for a
-  // connection that has closed, and the request goes back whole.
-  if (closed_.HasFired()) {
-    exchange.GiveBack(std::move(body), {}, /*body_ended=*/false);
-    return WithContext("connection closed before the request was written", close_reason());
-  }
-  absl::string_view head = exchange.head;  // Goes out with the first body piece.
+  absl::string_view head = exchange.head;  // Goes out with the first write.
+  // Until the first write, the request can go elsewhere whole: the body
+  // source, what was read from it and not written, and whether it ended.
+  absl::string_view unsent;
   bool body_ended = false;
-  // Writes `pieces`, the head among them until it is out. If the request's
-  // first write fails before the socket took a byte, the request goes back
-  // to its caller whole; `data` is what that write carried of the body.
-  const auto write = [&](std::initializer_list<absl::string_view> pieces,
-                         absl::string_view data) -> absl::Status {
-    size_t written = 0;
-    const absl::Status status = socket_->Write(pieces, written);
-    if (!status.ok() && !head.empty() && written == 0) {
-      exchange.GiveBack(std::move(body), data, body_ended);
-    }
-    head = {};
-    return status.ok() ? status : WithContext("writing request", status);
+  const auto give_back = [&](absl::Status why) {
+    exchange.GiveBack(std::move(body), unsent, body_ended);
+    return why;
   };
-  const auto read = [&](char* buf, size_t n) -> absl::StatusOr<size_t> {
+  // Checked before the body is first read: a source is never read for a
+  // connection that has closed.
+  if (closed_.HasFired()) {
+    return give_back(
+        WithContext("connection closed before the request was written", close_reason()));
+  }
+  // Reads body bytes into `buf`: data to send if `keep`, else a look for
+  // the source's end.
+  const auto read = [&](char* buf, size_t n, bool keep) -> absl::StatusOr<size_t> {
     absl::StatusOr<size_t> got = body->Read(buf, n);
+    const bool extra = got.ok() && *got > 0 && !keep;  // Past Content-Length.
+    if (got.ok() && *got == 0) body_ended = true;
+    if (got.ok() && keep) unsent = absl::string_view(buf, *got);
     if (closed_.HasFired()) {
-      return absl::CancelledError("connection closed while the request body was being written");
+      const absl::Status closed =
+          absl::CancelledError("connection closed while the request body was being written");
+      // Whole, unless part of it is out or the body broke its length.
+      return head.empty() || extra ? closed : give_back(closed);
     }
     if (!got.ok()) return WithContext("reading request body", got.status());
     return got;
   };
+  // Writes `pieces` (`last` if they complete the request). An answer (or a
+  // close) that has begun before the first write cannot be to this request:
+  // it goes back whole. One that has begun before the last write came
+  // before the request was complete: early.
+  const auto write = [&](std::initializer_list<absl::string_view> pieces,
+                         bool last) -> absl::Status {
+    if (!head.empty()) {
+      if (AnswerHasBegun() || !exchange.BeginFirstWrite(last)) {
+        return give_back(
+            absl::UnavailableError("the connection ended before the request was written"));
+      }
+    } else if (last) {
+      if (AnswerHasBegun()) exchange.MarkAnsweredEarly();
+      exchange.EnterLastWrite();
+    }
+    size_t written = 0;
+    const absl::Status status = socket_->Write(pieces, written);
+    if (!status.ok() && !head.empty() && written == 0) {
+      return give_back(WithContext("writing request", status));
+    }
+    head = {};
+    unsent = {};
+    return status.ok() ? status : WithContext("writing request", status);
+  };
 
-  if (body == nullptr) {
-    exchange.EnterLastWrite();
-    return write({head}, {});
-  }
+  if (body == nullptr) return write({head}, /*last=*/true);
   if (piece == nullptr) piece.reset(new char[kWriteChunk]);
   // Each piece is written before the source is read again, so bytes never
   // wait behind a slow source; it is gathered with its framing, not copied.
   if (!exchange.content_length.has_value()) {  // Chunked.
     for (;;) {
-      absl::StatusOr<size_t> n = read(piece.get(), kWriteChunk);
+      absl::StatusOr<size_t> n = read(piece.get(), kWriteChunk, /*keep=*/true);
       if (!n.ok()) return n.status();
-      if (*n == 0) break;
+      if (*n == 0) return write({head, wire::kLastChunk}, /*last=*/true);
       const absl::string_view data(piece.get(), *n);
-      absl::Status status = write({head, wire::ChunkSizeLine(*n), data, wire::kChunkEnd}, data);
+      absl::Status status =
+          write({head, wire::ChunkSizeLine(*n), data, wire::kChunkEnd}, /*last=*/false);
       if (!status.ok()) return status;
     }
-    body_ended = true;
-    exchange.EnterLastWrite();
-    return write({head, wire::kLastChunk}, {});
   }
   // Content-Length: the last piece (none for an empty body) waits until the
   // source has shown that it ends there.
   const uint64_t length = *exchange.content_length;
   uint64_t remaining = length;
-  absl::string_view last;
   while (remaining > 0) {
-    absl::StatusOr<size_t> n = read(piece.get(), std::min<uint64_t>(kWriteChunk, remaining));
+    absl::StatusOr<size_t> n =
+        read(piece.get(), std::min<uint64_t>(kWriteChunk, remaining), /*keep=*/true);
     if (!n.ok()) return n.status();
     if (*n == 0) {
       return absl::InvalidArgumentError(absl::StrCat("request body ended after ",
@@ -364,26 +391,20 @@ absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySo
                                                      " bytes (Content-Length)"));
     }
     remaining -= *n;
-    const absl::string_view data(piece.get(), *n);
-    if (remaining == 0) {
-      last = data;
-    } else if (absl::Status status = write({head, data}, data); !status.ok()) {
-      return status;
-    }
+    if (remaining == 0) break;
+    if (absl::Status status = write({head, unsent}, /*last=*/false); !status.ok()) return status;
   }
   // Go fails "ContentLength=3 with Body length 6" after sending the three;
   // checked before the last write instead, so that the server never
   // receives a complete request the caller did not mean.
   char extra;
-  absl::StatusOr<size_t> more = read(&extra, 1);
+  absl::StatusOr<size_t> more = read(&extra, 1, /*keep=*/false);
   if (!more.ok()) return more.status();
   if (*more > 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("request body longer than its Content-Length of ", length, " bytes"));
   }
-  body_ended = true;
-  exchange.EnterLastWrite();
-  return write({head, last}, last);
+  return write({head, unsent}, /*last=*/true);
 }
 
 void Connection::ReadLoop() {
@@ -411,6 +432,7 @@ bool Connection::AwaitNextResponse() {
       timed = want_timeout;
     }
     const absl::StatusOr<bool> peek = input_.Peek();
+    if (!absl::IsDeadlineExceeded(peek.status())) input_seen_ = true;
     {
       absl::MutexLock lock(&mu_);
       if (expected_responses_ > 0) {
@@ -444,26 +466,26 @@ bool Connection::AwaitNextResponse() {
 bool Connection::ReadOneResponse(Exchange& exchange) {
   // Bytes already buffered belong to this response.
   const uint64_t consumed_before = input_.consumed();
-  absl::StatusOr<wire::ResponseHead> head =
-      wire::ReadFinalResponseHead(input_, options_.max_response_header_bytes);
-  // From here the outcome is the caller's: its header timer can no longer
-  // close the connection under it.
-  const Exchange::Claimed claimed = exchange.Claim();
-  if (claimed == Exchange::Claimed::kAbandoned) return false;  // The caller closes it.
-  if (claimed == Exchange::Claimed::kBeforeAnyWrite) {
-    // Not one byte of the request had been written: what arrived (a 408 on
-    // an idle connection, a close, garbage) cannot answer it. The request
-    // is withdrawn, whole, for its caller to send elsewhere.
+  // The answer begins with its first byte, or with the server's close: how
+  // far the request was written by then decides whether this can answer it
+  // at all, and whether it is early.
+  const absl::StatusOr<bool> first_byte = input_.Peek();
+  if (exchange.ResponseStarted() == Exchange::Started::kBeforeAnyWrite) {
+    if (!ClaimOrClose(exchange)) return false;
     const absl::Status cause =
         IsClosed() ? close_reason()
-        : head.ok() ? absl::UnavailableError("the server sent a response unasked")
-                    : head.status();
+        : !first_byte.ok() ? first_byte.status()
+        : *first_byte ? absl::UnavailableError("the server sent bytes unasked")
+                      : absl::UnavailableError("the server closed the connection");
     const absl::Status error =
         WithContext("connection ended before the request was written", cause);
     Close(error);
     exchange.events().Send(ReadOutcome{error});
     return false;
   }
+  absl::StatusOr<wire::ResponseHead> head =
+      wire::ReadFinalResponseHead(input_, options_.max_response_header_bytes);
+  if (!ClaimOrClose(exchange)) return false;
   absl::StatusOr<wire::BodyFraming> framing =
       head.ok() ? wire::ResponseBodyFraming(*head, exchange.method) : head.status();
   if (!framing.ok()) {
@@ -510,12 +532,20 @@ void Connection::BodyDone() {
   if (body_done_.Send(true)) exchange_ended_.Recv();
 }
 
+bool Connection::ClaimOrClose(Exchange& exchange) {
+  if (exchange.Claim()) return true;
+  Close(absl::DeadlineExceededError("the caller stopped waiting for the response"));
+  return false;
+}
+
 bool Connection::EndExchange(Exchange& exchange, bool keep_alive,
                              absl::FunctionRef<void()> release) {
   {
     absl::MutexLock lock(&mu_);
     --expected_responses_;
   }
+  // What arrives from here on is the next exchange's (or unsolicited).
+  input_seen_ = false;
   absl::Status verdict = ReuseBlocker(keep_alive);
   if (verdict.ok()) {
     if (exchange.AnsweredEarly()) {

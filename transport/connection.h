@@ -14,18 +14,20 @@
 // completely and without error, the response was read completely, and
 // neither side asked to close. A server may answer before reading the whole
 // request body; that response is delivered, but the connection is closed.
-// Early counts from the response head's arrival: a head that comes before
-// the request is completely written (for a request with a body, before its
-// last write has returned) makes the response early, decided at once,
-// however the write ends. Only a bodiless request inside its last write may
-// wait for the writer's report (the server answered its whole head): the
-// response is delivered first and the decision follows, at most the reuse
-// grace period later, with the connection held in the pool so that the
-// caller's next request waits for it rather than dial anew. A head that
-// comes before the writer has even taken the request (a 408 on an idle
-// connection) answers nothing: the request is withdrawn, whole, to be sent
-// elsewhere. Bytes or a close already behind a response keep the connection
-// out of the pool.
+// Early counts from the answer's first byte: seen by the reader while the
+// request is not completely written (for a request with a body, before its
+// last write has returned), or by the writer before its last write, it
+// makes the response early, decided at once, however the write ends. Only
+// a bodiless request inside its only write may wait for the writer's report
+// (the server answered its whole head): the response is delivered first and
+// the decision follows, at most the reuse grace period later, with the
+// connection held in the pool so that the caller's next request waits for
+// it rather than dial anew. An answer (or a close) that begins before a
+// byte of the request is written (a 408 on an idle connection) answers
+// nothing: the request is withdrawn, whole, to be sent elsewhere. Bytes or
+// a close already behind a response keep the connection out of the pool.
+// What stays open, as in Go: bytes that arrive while a bodiless request's
+// only write is in flight are taken as its answer.
 //
 // A body that arrived with its head (or no body) is handed over whole and
 // the connection released at once. A longer body is read on the caller's
@@ -45,6 +47,7 @@
 #ifndef H1_TRANSPORT_CONNECTION_H_
 #define H1_TRANSPORT_CONNECTION_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -112,6 +115,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // leaves the idle pool. The first reason is kept; later calls do nothing.
   void Close(absl::Status reason) ABSL_LOCKS_EXCLUDED(mu_);
   bool IsClosed() const { return closed_.HasFired(); }
+  // Why the connection closed (an error even while it is open).
   absl::Status close_reason() const ABSL_LOCKS_EXCLUDED(mu_);
 
   uint64_t id() const { return id_; }
@@ -139,6 +143,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void ReadLoop();
   void WriteLoop();
+  // Whether the server's answer (or its close) has begun: bytes the reader
+  // saw since the last exchange ended, or bytes waiting in the socket.
+  bool AnswerHasBegun();
+  // Claims `exchange`'s outcome for its caller; if the caller gave up first,
+  // closes the connection (as the caller does) and returns false.
+  bool ClaimOrClose(Exchange& exchange);
   // Writes one request; `piece` is the writer's buffer for body pieces.
   absl::Status WriteRequest(Exchange& exchange, std::unique_ptr<BodySource> body,
                             std::unique_ptr<char[]>& piece);
@@ -200,6 +210,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Channel<WriteReport> write_err_ch_;  // Go's writeErrCh.
   Channel<bool> body_done_;            // The caller read a body to its end.
   Channel<bool> exchange_ended_;       // The reader ended the exchange.
+
+  // The reader saw input (bytes, EOF, an error) since the last exchange
+  // ended: set by the reader, cleared when it ends an exchange, read by the
+  // writer before its first and last writes.
+  std::atomic<bool> input_seen_{false};
 
   mutable absl::Mutex mu_;
   absl::Status close_reason_ ABSL_GUARDED_BY(mu_);

@@ -49,14 +49,26 @@ Exchange::Exchange(uint64_t seq, Request& request, absl::string_view head, bool 
 bool Exchange::StartWriting(std::unique_ptr<BodySource>& body) {
   absl::MutexLock lock(&mu_);
   if (stage_ != Stage::kQueued) return false;
-  stage_ = Stage::kWriting;
+  stage_ = Stage::kTaken;
   body = std::move(body_);
+  return true;
+}
+
+bool Exchange::BeginFirstWrite(bool last) {
+  absl::MutexLock lock(&mu_);
+  if (stage_ == Stage::kWithdrawing) return false;
+  stage_ = last ? Stage::kLastWrite : Stage::kWriting;
   return true;
 }
 
 void Exchange::EnterLastWrite() {
   absl::MutexLock lock(&mu_);
   stage_ = Stage::kLastWrite;
+}
+
+void Exchange::FinishWriting() {
+  absl::MutexLock lock(&mu_);
+  stage_ = Stage::kWritten;
 }
 
 void Exchange::GiveBack(std::unique_ptr<BodySource> body, absl::string_view read_ahead,
@@ -69,27 +81,52 @@ void Exchange::GiveBack(std::unique_ptr<BodySource> body, absl::string_view read
   body_ = std::move(body);
 }
 
-void Exchange::FinishWriting() {
+void Exchange::LetGo() {
   absl::MutexLock lock(&mu_);
-  stage_ = Stage::kWritten;
+  if (stage_ == Stage::kTaken || stage_ == Stage::kWithdrawing) stage_ = Stage::kLetGo;
 }
 
-Exchange::Claimed Exchange::Claim() {
+void Exchange::MarkAnsweredEarly() {
   absl::MutexLock lock(&mu_);
-  if (answer_ == Answer::kAbandoned) return Claimed::kAbandoned;
-  answer_ = Answer::kClaimed;
-  if (stage_ == Stage::kQueued || stage_ == Stage::kUnsent || stage_ == Stage::kReclaimed) {
-    if (stage_ == Stage::kQueued) stage_ = Stage::kUnsent;
-    return Claimed::kBeforeAnyWrite;
+  answered_early_ = true;
+}
+
+Exchange::Started Exchange::ResponseStarted() {
+  absl::MutexLock lock(&mu_);
+  switch (stage_) {
+    case Stage::kQueued:
+      stage_ = Stage::kUnsent;
+      return Started::kBeforeAnyWrite;
+    case Stage::kTaken:
+      stage_ = Stage::kWithdrawing;
+      return Started::kBeforeAnyWrite;
+    case Stage::kWithdrawing:
+    case Stage::kUnsent:
+    case Stage::kLetGo:
+    case Stage::kReclaimed:
+      return Started::kBeforeAnyWrite;
+    case Stage::kWriting:
+      answered_early_ = true;
+      return Started::kStarted;
+    case Stage::kLastWrite:
+      answered_early_ = answered_early_ || has_body;
+      return Started::kStarted;
+    case Stage::kWritten:
+      return Started::kStarted;
   }
-  answered_early_ =
-      stage_ == Stage::kWriting || (has_body && stage_ == Stage::kLastWrite);
-  return Claimed::kClaimed;
+  return Started::kStarted;
 }
 
 bool Exchange::AnsweredEarly() const {
   absl::MutexLock lock(&mu_);
   return answered_early_;
+}
+
+bool Exchange::Claim() {
+  absl::MutexLock lock(&mu_);
+  if (answer_ == Answer::kAbandoned) return false;
+  answer_ = Answer::kClaimed;
+  return true;
 }
 
 bool Exchange::Abandon() {
@@ -101,6 +138,10 @@ bool Exchange::Abandon() {
 
 bool Exchange::ReclaimUnsent(Request& request) {
   absl::MutexLock lock(&mu_);
+  const auto writer_decided = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return stage_ != Stage::kWithdrawing;
+  };
+  mu_.Await(absl::Condition(&writer_decided));
   if (stage_ != Stage::kQueued && stage_ != Stage::kUnsent) return false;
   stage_ = Stage::kReclaimed;
   request.body = std::move(body_);

@@ -69,60 +69,76 @@ class Exchange {
   // reader each send at most one, and never block.
   Channel<ExchangeEvent>& events() { return events_; }
 
-  // Writer: takes the request to write it. Returns false if its caller has
-  // already taken it back (ReclaimUnsent); the writer then skips it.
+  // Writer: takes the request (and its body) to write it. Returns false if
+  // it was taken back first; the writer then skips it.
   bool StartWriting(std::unique_ptr<BodySource>& body) ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer, right before the request's first socket write (`last` if it
+  // is also the last): from here a byte may reach the socket. Returns false
+  // if the request was withdrawn meanwhile: the writer must give it back
+  // instead of writing.
+  bool BeginFirstWrite(bool last) ABSL_LOCKS_EXCLUDED(mu_);
   // Writer: the next socket write completes the request.
   void EnterLastWrite() ABSL_LOCKS_EXCLUDED(mu_);
   // Writer: that write returned; the whole request is with the socket.
   void FinishWriting() ABSL_LOCKS_EXCLUDED(mu_);
   // Writer: not one byte of the request reached the socket. `body` is the
   // request's body source (null if it has none), `read_ahead` what was
-  // already read from it for the write that failed, and `body_ended` whether
-  // the source had reported its end: together, the whole body again.
+  // already read from it and not written, and `body_ended` whether the
+  // source had reported its end: together, the whole body again.
   void GiveBack(std::unique_ptr<BodySource> body, absl::string_view read_ahead, bool body_ended)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer, done with the request: one it neither wrote nor gave back (its
+  // body failed) can no longer go elsewhere.
+  void LetGo() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer: the server's answer began before the request's last write, so
+  // it came before the request was complete (see AnsweredEarly).
+  void MarkAnsweredEarly() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // What Claim found.
-  enum class Claimed {
-    // The caller had given up (Abandon): the reader must drop the outcome.
-    kAbandoned,
-    // The writer had not taken the request: whatever arrived cannot answer
-    // it. The request is withdrawn (the writer will skip it) for its caller
-    // to send elsewhere.
+  // What ResponseStarted found.
+  enum class Started {
+    // Not one byte of the request had been written: whatever arrived (a
+    // 408 on an idle connection, a close, garbage) cannot answer it. The
+    // request is withdrawn, for its caller to send elsewhere.
     kBeforeAnyWrite,
-    // The outcome is the caller's.
-    kClaimed,
+    kStarted,
   };
-  // Reader, once a response head (or the failure to read one) is in: claims
-  // the outcome for the caller, and notes whether the head came before the
-  // request was completely written (AnsweredEarly).
-  Claimed Claim() ABSL_LOCKS_EXCLUDED(mu_);
-  // Reader: the response head arrived before the request was completely
-  // written. With a body, the server may never read the rest of it (it
-  // would lead the next request); without one, the head cannot even have
-  // reached the server. Either way the connection's state is unknown. A
-  // bodiless request inside its last write is not early: the server
-  // answered its whole head, only the writer's report is missing.
+  // Reader, at the response's first byte (or the connection's end): notes
+  // how far the request was written by then. The stage at that moment, not
+  // at the end of the head, decides whether the answer is early.
+  Started ResponseStarted() ABSL_LOCKS_EXCLUDED(mu_);
+  // Reader: the response began before the request was completely written.
+  // With a body, the server may never read the rest of it (it would lead
+  // the next request). A bodiless request inside its only write is not
+  // early: the server answered its whole head, only the writer's report is
+  // missing.
   bool AnsweredEarly() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Reader, once a response head (or the failure to read one) is in: claims
+  // the outcome for the caller. Returns false if the caller had already
+  // given up (Abandon); the reader must then drop the outcome.
+  bool Claim() ABSL_LOCKS_EXCLUDED(mu_);
   // Caller, when its header timer fires: gives up unless the reader has
   // claimed an outcome, which is then on its way and must be waited for.
   bool Abandon() ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Caller, after a failure: if none of the request reached the socket
-  // (the writer never started it, or gave it back, or the reader withdrew
-  // it), puts its body back in `request` and returns true; the writer will
-  // not touch it again.
+  // Caller, after a failure: if none of the request reached the socket,
+  // puts its body back in `request` and returns true; the writer will not
+  // touch it again. A request withdrawn while the writer holds its body (in
+  // the body's first Read) is waited for: the writer gives it back as soon
+  // as that Read returns.
   bool ReclaimUnsent(Request& request) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   enum class Stage {
-    kQueued,     // The writer has not taken it.
-    kWriting,    // Before the last write.
-    kLastWrite,  // In the last write.
-    kWritten,    // The last write returned.
-    kUnsent,     // No byte reached the socket; the body is here for its caller.
-    kReclaimed,  // Back with its caller.
+    kQueued,       // The writer has not taken it.
+    kTaken,        // The writer holds it; no socket write yet.
+    kWithdrawing,  // Withdrawn while kTaken: the writer is to give it back.
+    kWriting,      // Written in part: before the last write.
+    kLastWrite,    // In the last write.
+    kWritten,      // The last write returned.
+    kUnsent,       // No byte reached the socket; the body is here.
+    kLetGo,        // Neither written nor given back: it cannot go elsewhere.
+    kReclaimed,    // Back with its caller.
   };
   enum class Answer { kAwaited, kClaimed, kAbandoned };
 

@@ -18,9 +18,10 @@ namespace h1 {
 // soon as the body is written, or when its connection fails, and never reads
 // it for a closed connection. When not one byte of the request reached the
 // socket, the request goes to a new connection and the source is read on
-// from where it was (what was read already is kept and sent first). A Read
-// that blocks keeps the writer thread alive until it returns: the transport
-// cannot interrupt it.
+// from where it was (what was read already is kept and sent first); if the
+// connection failed during a Read, RoundTrip waits for that Read to return.
+// A Read that blocks keeps the writer thread alive until it returns: the
+// transport cannot interrupt it.
 class BodySource {
  public:
   virtual ~BodySource() = default;
