@@ -1,9 +1,7 @@
 // h1fetch: runs HTTP/1.1 requests in order through one h1::Transport and
 // prints one JSON line per request, so scenario harnesses can drive the
 // transport like any other client. See kUsage for the contract.
-#include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "tools/h1fetch/fetch.h"
 #include "tools/h1fetch/request_spec.h"
 #include "transport/thread_registry.h"
 #include "transport/transport.h"
@@ -50,23 +49,6 @@ flags:
   --help                             this text
 )";
 
-constexpr size_t kBodyPrefix = 16;
-
-// N 'x' bytes, produced as they are read.
-class RepeatedByteBody final : public h1::BodySource {
- public:
-  explicit RepeatedByteBody(uint64_t size) : remaining_(size) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    const size_t count = static_cast<size_t>(std::min<uint64_t>(n, remaining_));
-    std::memset(buf, 'x', count);
-    remaining_ -= count;
-    return count;
-  }
-
- private:
-  uint64_t remaining_;
-};
-
 // Reports the close of a connection on stderr.
 class VerboseConn final : public h1::ForwardingNetConn {
  public:
@@ -93,45 +75,11 @@ absl::StatusOr<std::unique_ptr<h1::NetConn>> VerboseDial(const std::string& host
   return std::make_unique<VerboseConn>(*std::move(conn), peer);
 }
 
-h1::fetch::Outcome Run(h1::Transport& transport, const h1::fetch::RequestSpec& spec, int index) {
-  h1::fetch::Outcome outcome;
-  outcome.index = index;
-  outcome.method = spec.method;
-  h1::Request request;
-  request.method = spec.method;
-  request.url = spec.url;
-  if (spec.body_bytes.has_value()) {
-    request.body = std::make_unique<RepeatedByteBody>(*spec.body_bytes);
-    request.content_length = *spec.body_bytes;
-  }
-  absl::StatusOr<h1::Response> response = transport.RoundTrip(std::move(request));
-  if (!response.ok()) {
-    outcome.error = response.status().ToString();
-    return outcome;
-  }
-  outcome.status = response->status;
-  outcome.conn = response->conn.id;
-  outcome.reused = response->conn.reused;
-  char buf[64 * 1024];
-  for (;;) {
-    absl::StatusOr<size_t> n = response->body->Read(buf, sizeof(buf));
-    if (!n.ok()) {
-      outcome.error = n.status().ToString();
-      break;
-    }
-    if (*n == 0) break;
-    const size_t keep = std::min(*n, kBodyPrefix - outcome.body_prefix.size());
-    outcome.body_prefix.append(buf, keep);
-    outcome.body_bytes += *n;
-  }
-  return outcome;
-}
-
 void RunAll(h1::Transport& transport, const std::vector<h1::fetch::RequestSpec>& specs,
             bool verbose) {
   for (size_t i = 0; i < specs.size(); ++i) {
     absl::SleepFor(specs[i].sleep_before);
-    const h1::fetch::Outcome outcome = Run(transport, specs[i], static_cast<int>(i + 1));
+    const h1::fetch::Outcome outcome = h1::fetch::Fetch(transport, specs[i], static_cast<int>(i + 1));
     if (verbose && outcome.conn.has_value()) {
       std::fprintf(stderr, "h1fetch: request %zu on connection %llu (%s)\n", i + 1,
                    static_cast<unsigned long long>(*outcome.conn),

@@ -29,6 +29,52 @@ std::string JsonString(absl::string_view bytes) {
   return out + "\"";
 }
 
+// Reads one JSON value of the flat objects ToJsonLine writes: a string
+// (decoded to bytes, one per code point below 256), a number, or a literal
+// (null, true, false) returned as written. Advances `in` past it.
+absl::StatusOr<std::string> ReadJsonValue(absl::string_view& in, bool* is_string) {
+  *is_string = !in.empty() && in[0] == '"';
+  if (!*is_string) {
+    const size_t end = in.find_first_of(",}");
+    if (end == absl::string_view::npos || end == 0) {
+      return absl::InvalidArgumentError("JSON value missing");
+    }
+    std::string value(absl::StripAsciiWhitespace(in.substr(0, end)));
+    in.remove_prefix(end);
+    return value;
+  }
+  std::string out;
+  for (size_t i = 1; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '"') {
+      in.remove_prefix(i + 1);
+      return out;
+    }
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i >= in.size()) break;
+    switch (in[i]) {
+      case 'u': {
+        uint32_t code = 0;
+        if (i + 4 >= in.size() || !absl::SimpleHexAtoi(in.substr(i + 1, 4), &code) ||
+            code > 0xff) {
+          return absl::InvalidArgumentError("JSON string: \\u escape beyond latin-1");
+        }
+        out += static_cast<char>(code);
+        i += 4;
+        break;
+      }
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
+      default: out += in[i];  // \" \\ \/
+    }
+  }
+  return absl::InvalidArgumentError("JSON string not terminated");
+}
+
 }  // namespace
 
 absl::StatusOr<RequestSpec> ParseRequestSpec(absl::string_view arg) {
@@ -62,6 +108,51 @@ std::string ToJsonLine(const Outcome& o) {
       ",\"error\":", o.error ? JsonString(*o.error) : "null",
       ",\"conn\":", o.conn ? absl::StrCat(*o.conn) : "null",
       ",\"reused\":", o.reused ? "true" : "false", "}");
+}
+
+absl::StatusOr<Outcome> ParseJsonLine(absl::string_view line) {
+  absl::string_view in = absl::StripAsciiWhitespace(line);
+  if (!absl::ConsumePrefix(&in, "{")) {
+    return absl::InvalidArgumentError(absl::StrCat("not a JSON object: \"", line, "\""));
+  }
+  Outcome outcome;
+  while (!absl::ConsumePrefix(&in, "}")) {
+    bool is_string = false;
+    absl::StatusOr<std::string> key = ReadJsonValue(in, &is_string);
+    if (!key.ok() || !is_string || !absl::ConsumePrefix(&in, ":")) {
+      return absl::InvalidArgumentError(absl::StrCat("malformed JSON key in \"", line, "\""));
+    }
+    absl::StatusOr<std::string> value = ReadJsonValue(in, &is_string);
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(value.status().message(), " in \"", line, "\""));
+    }
+    const bool null = !is_string && *value == "null";
+    int number = 0;
+    uint64_t count = 0;
+    if (*key == "i" && absl::SimpleAtoi(*value, &number)) {
+      outcome.index = number;
+    } else if (*key == "method" && is_string) {
+      outcome.method = *value;
+    } else if (*key == "status" && (null || absl::SimpleAtoi(*value, &number))) {
+      if (!null) outcome.status = number;
+    } else if (*key == "body_bytes" && absl::SimpleAtoi(*value, &count)) {
+      outcome.body_bytes = count;
+    } else if (*key == "body" && is_string) {
+      outcome.body_prefix = *value;
+    } else if (*key == "error" && (null || is_string)) {
+      if (!null) outcome.error = *value;
+    } else if (*key == "conn" && (null || absl::SimpleAtoi(*value, &count))) {
+      if (!null) outcome.conn = count;
+    } else if (*key == "reused" && (*value == "true" || *value == "false")) {
+      outcome.reused = *value == "true";
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected JSON field \"", *key, "\" in \"", line, "\""));
+    }
+    absl::ConsumePrefix(&in, ",");
+  }
+  return outcome;
 }
 
 }  // namespace h1::fetch

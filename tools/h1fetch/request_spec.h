@@ -1,5 +1,7 @@
-// Parsing of h1fetch's REQUEST arguments: "METHOD URL [body=BYTES]
-// [sleep_before_ms=N]". Pure functions; see h1fetch.cc for the contract.
+// h1fetch's command-line contract, which other clients can speak too (the
+// conformance runner drives any of them through it): REQUEST arguments in,
+// "METHOD URL [body=BYTES] [sleep_before_ms=N]", one JSON line per request
+// out. Pure functions; see h1fetch.cc for the whole contract.
 #ifndef H1_TOOLS_H1FETCH_REQUEST_SPEC_H_
 #define H1_TOOLS_H1FETCH_REQUEST_SPEC_H_
 
@@ -36,6 +38,9 @@ struct Outcome {
   bool reused = false;
 };
 std::string ToJsonLine(const Outcome& outcome);
+// The inverse of ToJsonLine, for whoever reads a client's output. Errors
+// name what is malformed.
+absl::StatusOr<Outcome> ParseJsonLine(absl::string_view line);
 
 }  // namespace h1::fetch
 

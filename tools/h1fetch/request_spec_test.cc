@@ -43,5 +43,19 @@ TEST(RequestSpecTest, BodyBytesAreLatin1CodePoints) {
   EXPECT_THAT(ToJsonLine(o), HasSubstr(R"("body":"a\u000a\u00e9\\")"));
 }
 
+TEST(RequestSpecTest, JsonLinesParseBackToTheirOutcome) {
+  for (const Outcome& o : {Outcome{1, "GET", 200, 4, std::string("a\n\xe9\\", 4), std::nullopt, 7, true},
+                           Outcome{2, "POST", std::nullopt, 0, "", "UNAVAILABLE: \"x\", y",
+                                   std::nullopt, false}}) {
+    absl::StatusOr<Outcome> parsed = ParseJsonLine(ToJsonLine(o));
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(ToJsonLine(*parsed), ToJsonLine(o));
+  }
+  EXPECT_FALSE(ParseJsonLine("not json").ok());
+  EXPECT_THAT(ParseJsonLine(R"({"i":1,"bogus":2})").status().message(),
+              HasSubstr("unexpected JSON field \"bogus\""));
+  EXPECT_FALSE(ParseJsonLine(R"({"body":"open)").ok());
+}
+
 }  // namespace
 }  // namespace h1::fetch
