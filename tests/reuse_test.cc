@@ -545,6 +545,30 @@ TEST(ReuseTest, BytesBehindABodilessResponseNeverBecomeTheNextResponse) {
   }
 }
 
+// A server script can wait for a point in the client: here it answers only
+// once the client's writer has reported the request written, so the reuse
+// decision finds the report already there, every time.
+TEST(ReuseTest, AServerGateOpenedByAClientHook) {
+  TestServer server([](PeerConn& conn) {
+    while (conn.ReadRequest().ok()) {
+      if (!conn.AwaitGate("reported") || !conn.Write(OkResponse("after the report")).ok()) return;
+    }
+  });
+  HookTable hooks;
+  hooks.On(HookPoint::kWriterReported, 1, 1, [&] { server.OpenGate("reported"); });
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.test_hook = hooks.Hook();
+    Transport transport(options);
+    EXPECT_EQ(Fetch(transport, server.Url("/1")).body, "after the report");
+    const Fetched second = Fetch(transport, server.Url("/2"));
+    EXPECT_EQ(second.body, "after the report");
+    EXPECT_EQ(second.conn.id, 1u);
+  }
+  ExpectNothingLeaked(dialer);
+}
+
 TEST(ReuseTest, ShortBodyIsAnErrorAndClosesTheConnection) {
   TestServer server([](PeerConn& conn) {
     if (!conn.ReadRequest().ok()) return;

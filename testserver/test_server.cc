@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -24,12 +26,13 @@ TestServer::TestServer(Script script, Options options)
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
-  if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+  if (listen_fd_ < 0 || ::inet_pton(AF_INET, options_.address.c_str(), &addr.sin_addr) != 1 ||
+      ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
       ::listen(listen_fd_, 128) != 0 ||
       ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    std::perror("TestServer: listen");
+    std::fprintf(stderr, "TestServer: cannot listen on %s: %s\n", options_.address.c_str(),
+                 std::strerror(errno));
     std::abort();
   }
   port_ = ntohs(addr.sin_port);
@@ -57,7 +60,7 @@ TestServer::~TestServer() {
 }
 
 std::string TestServer::Url(absl::string_view path) const {
-  return absl::StrCat("http://127.0.0.1:", port_, path);
+  return absl::StrCat("http://", options_.address, ":", port_, path);
 }
 
 void TestServer::AcceptLoop() {

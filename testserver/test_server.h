@@ -45,6 +45,10 @@ struct TestServerOptions {
   // Logging every request costs memory without bound; a benchmark's server
   // turns it off.
   bool keep_log = true;
+  // The IPv4 loopback address to listen on. A soak that opens servers by the
+  // thousand gives each its own (all of 127.0.0.0/8 is loopback), so that
+  // the ports its clients leave in TIME_WAIT never run the range dry.
+  std::string address = "127.0.0.1";
 };
 
 class TestServer {
@@ -63,6 +67,7 @@ class TestServer {
   TestServer& operator=(const TestServer&) = delete;
 
   uint16_t port() const { return port_; }
+  // "http://ADDRESS:PORT" + `path`.
   std::string Url(absl::string_view path = "/") const;
 
   int connections_accepted() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -12,9 +12,8 @@
 #include "absl/strings/str_split.h"
 
 namespace h1::fetch {
-namespace {
 
-std::string JsonString(absl::string_view bytes) {
+std::string JsonQuote(absl::string_view bytes) {
   std::string out = "\"";
   for (unsigned char c : bytes) {
     if (c == '"' || c == '\\') {
@@ -28,6 +27,8 @@ std::string JsonString(absl::string_view bytes) {
   }
   return out + "\"";
 }
+
+namespace {
 
 // Reads one JSON value of the flat objects ToJsonLine writes: a string
 // (decoded to bytes, one per code point below 256), a number, or a literal
@@ -100,12 +101,34 @@ absl::StatusOr<RequestSpec> ParseRequestSpec(absl::string_view arg) {
   return spec;
 }
 
+absl::StatusOr<ClientArgs> ParseClientArgs(int argc, char** argv) {
+  ClientArgs args;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    double seconds = 0;
+    if (absl::ConsumePrefix(&arg, "--response_header_timeout=")) {
+      if (!absl::SimpleAtod(arg, &seconds) || seconds < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--response_header_timeout needs seconds (0: no limit), got \"", arg, "\""));
+      }
+      args.response_header_timeout = absl::Seconds(seconds);
+    } else if (absl::StartsWith(arg, "--")) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag ", arg));
+    } else {
+      absl::StatusOr<RequestSpec> spec = ParseRequestSpec(arg);
+      if (!spec.ok()) return spec.status();
+      args.requests.push_back(*std::move(spec));
+    }
+  }
+  return args;
+}
+
 std::string ToJsonLine(const Outcome& o) {
   return absl::StrCat(
-      "{\"i\":", o.index, ",\"method\":", JsonString(o.method),
+      "{\"i\":", o.index, ",\"method\":", JsonQuote(o.method),
       ",\"status\":", o.status ? absl::StrCat(*o.status) : "null", ",\"body_bytes\":", o.body_bytes,
-      ",\"body\":", JsonString(o.body_prefix),
-      ",\"error\":", o.error ? JsonString(*o.error) : "null",
+      ",\"body\":", JsonQuote(o.body_prefix),
+      ",\"error\":", o.error ? JsonQuote(*o.error) : "null",
       ",\"conn\":", o.conn ? absl::StrCat(*o.conn) : "null",
       ",\"reused\":", o.reused ? "true" : "false", "}");
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -25,6 +26,14 @@ struct RequestSpec {
 // Errors name the argument and the offending word.
 absl::StatusOr<RequestSpec> ParseRequestSpec(absl::string_view arg);
 
+// What every client of the contract accepts: --response_header_timeout=
+// SECONDS (0 or absent: no limit) and the REQUESTs, in order.
+struct ClientArgs {
+  absl::Duration response_header_timeout = absl::ZeroDuration();
+  std::vector<RequestSpec> requests;
+};
+absl::StatusOr<ClientArgs> ParseClientArgs(int argc, char** argv);
+
 // One JSON output line (without the newline). `body_prefix` holds at most
 // the first 16 body bytes; each byte becomes one code point (latin-1).
 struct Outcome {
@@ -38,6 +47,8 @@ struct Outcome {
   bool reused = false;
 };
 std::string ToJsonLine(const Outcome& outcome);
+// `bytes` as a JSON string, each byte one code point (latin-1).
+std::string JsonQuote(absl::string_view bytes);
 // The inverse of ToJsonLine, for whoever reads a client's output. Errors
 // name what is malformed.
 absl::StatusOr<Outcome> ParseJsonLine(absl::string_view line);

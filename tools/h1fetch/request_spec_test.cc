@@ -27,6 +27,19 @@ TEST(RequestSpecTest, RejectsMalformedWords) {
               HasSubstr("\"retries=3\""));
 }
 
+TEST(RequestSpecTest, ClientArgsAreTheTimeoutAndTheRequests) {
+  const char* argv[] = {"client", "--response_header_timeout=0.5", "GET http://h/a",
+                        "POST http://h/b body=3"};
+  absl::StatusOr<ClientArgs> args = ParseClientArgs(4, const_cast<char**>(argv));
+  ASSERT_TRUE(args.ok()) << args.status();
+  EXPECT_EQ(args->response_header_timeout, absl::Milliseconds(500));
+  ASSERT_EQ(args->requests.size(), 2u);
+  EXPECT_EQ(args->requests[1].body_bytes, 3u);
+  const char* bad[] = {"client", "--verbose"};
+  EXPECT_THAT(ParseClientArgs(2, const_cast<char**>(bad)).status().message(),
+              HasSubstr("unknown flag --verbose"));
+}
+
 TEST(RequestSpecTest, JsonLineMatchesTheContract) {
   Outcome ok{1, "GET", 200, 3, "foo", std::nullopt, 1, false};
   EXPECT_EQ(ToJsonLine(ok),
