@@ -95,8 +95,11 @@ std::shared_ptr<Connection> IdlePool::Take(const std::string& key) {
       return !e.pending && e.conn->pool_key() == key && !e.conn->IsClosed();
     });
   };
-  const auto ready = [this, &key, &idle]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return idle() != entries_.rend() || !AnyPendingLocked(&key);
+  // Only the decisions pending now are waited for: under load, others may
+  // keep coming, and each ends within the reuse grace period.
+  const std::vector<const Connection*> pending = PendingLocked(&key);
+  const auto ready = [this, &idle, &pending]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return idle() != entries_.rend() || !StillPendingLocked(pending);
   };
   mu_.Await(absl::Condition(&ready));
   const auto it = idle();
@@ -135,11 +138,13 @@ void IdlePool::Shutdown(const absl::Status& reason) {
 
 int IdlePool::size() const {
   absl::MutexLock lock(&mu_);
-  const auto settled = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return !AnyPendingLocked(nullptr);
+  const std::vector<const Connection*> pending = PendingLocked(nullptr);
+  const auto settled = [this, &pending]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return !StillPendingLocked(pending);
   };
   mu_.Await(absl::Condition(&settled));
-  return static_cast<int>(entries_.size());
+  return static_cast<int>(
+      std::count_if(entries_.begin(), entries_.end(), [](const Entry& e) { return !e.pending; }));
 }
 
 IdlePool::Entries::iterator IdlePool::FindLocked(const Connection* conn) {
@@ -147,9 +152,17 @@ IdlePool::Entries::iterator IdlePool::FindLocked(const Connection* conn) {
                       [conn](const Entry& e) { return e.conn.get() == conn; });
 }
 
-bool IdlePool::AnyPendingLocked(const std::string* key) const {
-  return std::any_of(entries_.begin(), entries_.end(), [key](const Entry& e) {
-    return e.pending && (key == nullptr || e.conn->pool_key() == *key);
+std::vector<const Connection*> IdlePool::PendingLocked(const std::string* key) const {
+  std::vector<const Connection*> pending;
+  for (const Entry& e : entries_) {
+    if (e.pending && (key == nullptr || e.conn->pool_key() == *key)) pending.push_back(e.conn.get());
+  }
+  return pending;
+}
+
+bool IdlePool::StillPendingLocked(const std::vector<const Connection*>& waited) const {
+  return std::any_of(entries_.begin(), entries_.end(), [&waited](const Entry& e) {
+    return e.pending && std::find(waited.begin(), waited.end(), e.conn.get()) != waited.end();
   });
 }
 

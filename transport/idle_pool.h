@@ -14,6 +14,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -47,7 +48,8 @@ class IdlePool {
   // otherwise it leaves the pool.
   absl::Status Settle(const Connection* conn, bool reusable) ABSL_LOCKS_EXCLUDED(mu_);
   // The most recently used idle connection for `key`, or null. While a
-  // connection for `key` is pending, waits for its decision first.
+  // connection for `key` is pending and none is idle, waits for the
+  // decisions pending when it was called.
   std::shared_ptr<Connection> Take(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
   // Drops `conn` if it is here, idle or pending (called when it closes).
   void Remove(const Connection* conn) ABSL_LOCKS_EXCLUDED(mu_);
@@ -56,7 +58,8 @@ class IdlePool {
   // As CloseAll, and the pool takes no connection any more (its Transport
   // is gone): a connection that ends its exchange later closes instead.
   void Shutdown(const absl::Status& reason) ABSL_LOCKS_EXCLUDED(mu_);
-  // The idle connections, once no decision is pending.
+  // The idle connections, once the decisions pending when it was called
+  // are made.
   int size() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -72,7 +75,12 @@ class IdlePool {
   absl::Status AddLocked(std::shared_ptr<Connection> conn, bool pending,
                          std::shared_ptr<Connection>* evicted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Entries::iterator FindLocked(const Connection* conn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool AnyPendingLocked(const std::string* key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The connections pending now, for `key` (every host if null).
+  std::vector<const Connection*> PendingLocked(const std::string* key) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether any of `waited` is still pending.
+  bool StillPendingLocked(const std::vector<const Connection*>& waited) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Closes `evicted`, if any, for MaxIdleConns.
   static void CloseEvicted(const std::shared_ptr<Connection>& evicted);
 
