@@ -88,10 +88,11 @@ absl::StatusOr<BodyFraming> RequestBodyFraming(const RequestHead& head) {
 
 bool ResponseAllowsReuse(const ResponseHead& head, const BodyFraming& framing) {
   if (framing.kind == BodyFraming::Kind::kUntilClose) return false;
-  if (head.version_minor >= 1) return !head.headers.HasToken("Connection", "close");
-  // HTTP/1.0 keeps the connection only if it says keep-alive, as Go reads it.
-  // Transfer-Encoding in an HTTP/1.0 message means its framing is suspect
-  // (RFC 9112 6.1): the connection ends after it.
+  if (head.headers.HasToken("Connection", "close")) return false;
+  if (head.version_minor >= 1) return true;
+  // HTTP/1.0 keeps the connection only if it says keep-alive (and not
+  // close), as Go reads it. Transfer-Encoding in an HTTP/1.0 message means
+  // its framing is suspect (RFC 9112 6.1): the connection ends after it.
   return head.headers.HasToken("Connection", "keep-alive") &&
          !head.headers.Has("Transfer-Encoding");
 }

@@ -112,6 +112,14 @@ const std::vector<Case>& Cases() {
       {"http10_keep_alive", "GET",
        "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx",
        {200, "x", true}},
+      // Close wins over keep-alive, in one field or two (Go's shouldClose).
+      {"http10_keep_alive_and_close", "GET",
+       "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\n"
+       "Content-Length: 1\r\n\r\nx",
+       {200, "x", false}},
+      {"http10_keep_alive_close_token", "GET",
+       "HTTP/1.0 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 1\r\n\r\nx",
+       {200, "x", false}},
       {"http10_keep_alive_no_content", "GET",
        "HTTP/1.0 204 No Content\r\nConnection: keep-alive\r\n\r\n", {204, "", true}},
       {"http10_keep_alive_until_close", "GET",
