@@ -31,4 +31,11 @@ bool Headers::HasToken(absl::string_view name, absl::string_view token) const {
   return false;
 }
 
+absl::string_view TrimFieldValue(absl::string_view value) {
+  const auto is_ows = [](char c) { return c == ' ' || c == '\t'; };
+  while (!value.empty() && is_ows(value.front())) value.remove_prefix(1);
+  while (!value.empty() && is_ows(value.back())) value.remove_suffix(1);
+  return value;
+}
+
 }  // namespace h1::wire

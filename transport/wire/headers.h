@@ -39,6 +39,10 @@ class Headers {
   std::vector<Field> fields_;
 };
 
+// `value` without the optional whitespace (SP and HTAB, nothing else)
+// around it (RFC 9110 5.5): what a receiver takes a field value to be.
+absl::string_view TrimFieldValue(absl::string_view value);
+
 }  // namespace h1::wire
 
 #endif  // H1_TRANSPORT_WIRE_HEADERS_H_

@@ -111,8 +111,7 @@ absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget,
     for (char c : name) {
       if (!IsTokenChar(c)) return Malformed("header name", *line);
     }
-    absl::string_view value =
-        absl::StripAsciiWhitespace(absl::string_view(*line).substr(colon + 1));
+    absl::string_view value = TrimFieldValue(absl::string_view(*line).substr(colon + 1));
     if (HasControlBytes(value)) return Malformed("header value", *line);
     headers.Add(std::string(name), std::string(value));
   }

@@ -53,7 +53,7 @@ std::string SerializeRequestHead(const RequestHead& head) {
   std::string out = absl::StrCat(head.method, " ", head.target, " HTTP/1.", head.version_minor,
                                  "\r\n");
   for (const auto& [name, value] : head.headers.fields()) {
-    absl::StrAppend(&out, name, ": ", value, "\r\n");
+    absl::StrAppend(&out, name, ": ", TrimFieldValue(value), "\r\n");
   }
   out += "\r\n";
   return out;

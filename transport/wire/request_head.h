@@ -17,7 +17,9 @@ namespace h1::wire {
 // otherwise an error naming the offending part.
 absl::Status ValidateRequestHead(const RequestHead& head);
 
-// The head's bytes, ending in the blank line. Call ValidateRequestHead first.
+// The head's bytes, ending in the blank line. Field values go without the
+// whitespace around them, which a receiver drops (as Go's Header.Write
+// does). Call ValidateRequestHead first.
 std::string SerializeRequestHead(const RequestHead& head);
 
 // A chunk of a chunked body is ChunkSizeLine(data.size()), the data, then

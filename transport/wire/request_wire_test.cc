@@ -28,6 +28,14 @@ TEST(RequestWireTest, SerializesHeadInOrder) {
             "GET /a?b=c HTTP/1.1\r\nHost: x:1\r\nX-A: 1\r\n\r\n");
 }
 
+// A receiver drops whitespace around a field value (RFC 9110 5.5), so it is
+// not sent, as Go's Header.Write trims it: what is written is what the
+// server reads.
+TEST(RequestWireTest, SerializesValuesWithoutSurroundingWhitespace) {
+  EXPECT_EQ(SerializeRequestHead(Head("GET", "/", {{"X-A", " \t1 \t2\t "}, {"X-B", "\t"}})),
+            "GET / HTTP/1.1\r\nX-A: 1 \t2\r\nX-B: \r\n\r\n");
+}
+
 TEST(RequestWireTest, RejectsControlBytesBeforeWriting) {
   EXPECT_THAT(ValidateRequestHead(Head("GE\rT", "/")).message(),
               HasSubstr("method is not a token: \"GE\\rT\""));
