@@ -10,10 +10,10 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/fake_conn.h"
 #include "tests/transport_test_util.h"
 #include "testserver/canned.h"
 #include "testserver/test_server.h"
+#include "transport/testing/fake_conn.h"
 #include "transport/thread_registry.h"
 #include "transport/transport.h"
 

@@ -1,5 +1,5 @@
 // See fake_conn.h.
-#include "tests/fake_conn.h"
+#include "transport/testing/fake_conn.h"
 
 #include <algorithm>
 

@@ -2,8 +2,8 @@
 // decides what the peer sends and when, so a byte's arrival is an ordered
 // step of the test, not a race with the kernel (like Chromium's
 // SequencedSocketData). Thread-safe.
-#ifndef H1_TESTS_FAKE_CONN_H_
-#define H1_TESTS_FAKE_CONN_H_
+#ifndef H1_TRANSPORT_TESTING_FAKE_CONN_H_
+#define H1_TRANSPORT_TESTING_FAKE_CONN_H_
 
 #include <deque>
 #include <functional>
@@ -51,4 +51,4 @@ class FakeConn final : public NetConn {
 
 }  // namespace h1::testing
 
-#endif  // H1_TESTS_FAKE_CONN_H_
+#endif  // H1_TRANSPORT_TESTING_FAKE_CONN_H_
