@@ -37,6 +37,17 @@ using ::h1::testserver::PeerConn;
 using ::h1::testserver::TestServer;
 using ::testing::HasSubstr;
 
+// Sends `request`, which the peer answers early with "early", then a GET,
+// which a fresh connection (answering "fresh") must carry.
+void ExpectEarlyAnswerThenFreshConnection(Transport& transport, Request request) {
+  absl::StatusOr<Response> early = transport.RoundTrip(std::move(request));
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_EQ(ReadBody(*early), "early");
+  const Fetched next = Fetch(transport, "http://peer.test/next");
+  EXPECT_EQ(next.body, "fresh");
+  EXPECT_EQ(next.conn.id, 2u);
+}
+
 constexpr uint64_t kUploadSize = 256 * 1024;
 
 // Seed scenario: a 256 KiB POST whose last byte the body source holds back.
@@ -409,12 +420,7 @@ TEST(EarlyResponseTest, AnAnswerWhoseFirstBytesCameDuringTheBodyIsEarly) {
     post.url = "http://peer.test/upload";
     post.content_length = 10;
     post.body = std::make_unique<SteppedBody>("0123456789", 5);
-    absl::StatusOr<Response> early = transport.RoundTrip(std::move(post));
-    ASSERT_TRUE(early.ok()) << early.status();
-    EXPECT_EQ(ReadBody(*early), "early");
-    const Fetched next = Fetch(transport, "http://peer.test/next");
-    EXPECT_EQ(next.body, "fresh");
-    EXPECT_EQ(next.conn.id, 2u);
+    ExpectEarlyAnswerThenFreshConnection(transport, std::move(post));
   }
   ExpectLiveThreadsAtMost(0);
 }
@@ -501,6 +507,66 @@ TEST(EarlyResponseTest, EarlyReplyWhileWriterIsBlockedInTheSocket) {
   ExpectNothingLeaked(dialer);
 }
 
+// Takes the first bytes the reader reads from the socket, then stalls the
+// reader until `resume`, as a reader thread preempted right after its recv.
+class ReaderStallsAfterTakingBytes final : public ForwardingNetConn {
+ public:
+  ReaderStallsAfterTakingBytes(std::unique_ptr<NetConn> inner, absl::Notification* taken,
+                               absl::Notification* resume)
+      : ForwardingNetConn(std::move(inner)), taken_(taken), resume_(resume) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    absl::StatusOr<size_t> got = ForwardingNetConn::Read(buf, n);
+    if (got.ok() && *got > 0 && !taken_->HasBeenNotified()) {
+      taken_->Notify();
+      resume_->WaitForNotificationWithTimeout(kLeakWait);
+    }
+    return got;
+  }
+
+ private:
+  absl::Notification* const taken_;
+  absl::Notification* const resume_;
+};
+
+// The server answers a POST after its first write. The reader takes the
+// answer's bytes out of the socket and is preempted before it does anything
+// with them; then the writer comes to its last write. The answer is in
+// neither place the writer looks unless the reader noted it before taking
+// it: the request would pass for complete before the answer, and the
+// connection, whose server never read the body, would be reused.
+TEST(EarlyResponseTest, AnswerTakenFromTheSocketBeforeTheLastWriteIsEarly) {
+  absl::Notification taken;
+  absl::Notification reported;
+  HookTable hooks;
+  hooks.On(HookPoint::kBeforeLastWrite, 1, 1,
+           [&] { taken.WaitForNotificationWithTimeout(kLeakWait); });
+  hooks.On(HookPoint::kWriterReported, 1, 1, [&] { reported.Notify(); });
+  int dials = 0;
+  {
+    TransportOptions options;
+    options.test_hook = hooks.Hook();
+    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      if (++dials == 1) {
+        // Writes 1 and 2 are the POST's; a reused connection answers later
+        // ones.
+        auto first = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
+          if (write == 1) peer.Deliver(OkResponse("early"));
+          if (write > 2) peer.Deliver(OkResponse("reused"));
+        });
+        return std::make_unique<ReaderStallsAfterTakingBytes>(std::move(first), &taken,
+                                                              &reported);
+      }
+      return std::make_unique<FakeConn>(
+          [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
+    };
+    Transport transport(options);
+    // Larger than one write: the head goes with the first 64 KiB.
+    ExpectEarlyAnswerThenFreshConnection(
+        transport, Post("http://peer.test/", std::string(100 * 1024, 'z')));
+  }
+  ExpectLiveThreadsAtMost(0);
+}
+
 // A socket whose peer takes the first `writes_taken` writes, answers as soon
 // as a byte of the request has arrived, and resets every later write: the
 // response must win over the write error, and the connection must not be
@@ -531,9 +597,13 @@ class AnswerThenResetConn final : public NetConn {
   }
   bool InputPending() override {
     absl::MutexLock lock(&mu_);
-    return (request_arrived_ && !response_.empty()) || shut_down_;
+    return InputPendingLocked();
   }
-  absl::Status SetReadTimeout(absl::Duration) override { return absl::OkStatus(); }
+  absl::Status AwaitInput(absl::Duration) override {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &AnswerThenResetConn::InputPendingLocked));
+    return absl::OkStatus();
+  }
   void Shutdown() override {
     absl::MutexLock lock(&mu_);
     request_arrived_ = true;  // Wakes a reader waiting for the request.
@@ -541,6 +611,10 @@ class AnswerThenResetConn final : public NetConn {
   }
 
  private:
+  bool InputPendingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return (request_arrived_ && !response_.empty()) || shut_down_;
+  }
+
   absl::Mutex mu_;
   std::string response_ ABSL_GUARDED_BY(mu_);
   int writes_left_ ABSL_GUARDED_BY(mu_);

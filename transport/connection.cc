@@ -349,6 +349,7 @@ absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySo
             absl::UnavailableError("the connection ended before the request was written"));
       }
     } else if (last) {
+      Hook(HookPoint::kBeforeLastWrite, exchange.seq);
       if (AnswerHasBegun()) exchange.MarkAnsweredEarly();
       exchange.EnterLastWrite();
     }
@@ -417,28 +418,29 @@ void Connection::ReadLoop() {
 }
 
 bool Connection::AwaitNextResponse() {
-  bool timed = false;
   for (;;) {
     bool idle;
     {
       absl::MutexLock lock(&mu_);
       idle = expected_responses_ == 0;
     }
-    // The idle timeout is a read timeout on the socket, set only while idle.
-    const bool want_timeout = idle && options_.idle_timeout != absl::InfiniteDuration();
-    if (want_timeout != timed) {
-      socket_->SetReadTimeout(want_timeout ? options_.idle_timeout : absl::InfiniteDuration())
-          .IgnoreError();  // Without it the connection only lives longer.
-      timed = want_timeout;
-    }
-    const absl::StatusOr<bool> peek = input_.Peek();
-    if (!absl::IsDeadlineExceeded(peek.status())) input_seen_ = true;
+    // Waits for input without taking it. Until input_seen_ records that an
+    // answer has begun, its bytes stay in the socket, where the writer looks
+    // too (AnswerHasBegun): a reader that took them first could be preempted
+    // with the answer in neither place, and an early answer would pass for
+    // one that came after the request.
+    const absl::Status ready =
+        input_.buffered() > 0
+            ? absl::OkStatus()
+            : socket_->AwaitInput(idle ? options_.idle_timeout : absl::InfiniteDuration());
+    const bool timed_out = absl::IsDeadlineExceeded(ready);
+    if (!timed_out) input_seen_ = true;
     {
       absl::MutexLock lock(&mu_);
       if (expected_responses_ > 0) {
         // A request arrived: its response reader handles bytes, EOF and
         // errors alike. Only an idle-timeout expiry is waited out.
-        if (!absl::IsDeadlineExceeded(peek.status())) break;
+        if (!timed_out) break;
         continue;
       }
     }
@@ -446,12 +448,12 @@ bool Connection::AwaitNextResponse() {
     // readLoopPeekFailLocked): a later request must never take it. If a
     // request arrived in the meantime, its response reader takes over.
     absl::Status reason;
-    if (!peek.ok()) {
-      reason = absl::IsDeadlineExceeded(peek.status())
-                   ? absl::DeadlineExceededError(
-                         absl::StrCat("idle connection timed out after ",
-                                      absl::FormatDuration(options_.idle_timeout)))
-                   : WithContext("idle connection", peek.status());
+    const absl::StatusOr<bool> peek = ready.ok() ? input_.Peek() : ready;
+    if (timed_out) {
+      reason = absl::DeadlineExceededError(absl::StrCat(
+          "idle connection timed out after ", absl::FormatDuration(options_.idle_timeout)));
+    } else if (!peek.ok()) {
+      reason = WithContext("idle connection", peek.status());
     } else if (*peek) {
       reason = absl::FailedPreconditionError("unsolicited bytes on an idle connection");
     } else {
@@ -459,7 +461,6 @@ bool Connection::AwaitNextResponse() {
     }
     if (CloseIfIdle(reason)) return false;
   }
-  if (timed) socket_->SetReadTimeout(absl::InfiniteDuration()).IgnoreError();
   return true;
 }
 

@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace h1 {
 namespace {
@@ -40,9 +40,6 @@ class TcpConn final : public NetConn {
       const ssize_t got = ::recv(fd_, buf, n, 0);
       if (got >= 0) return static_cast<size_t>(got);
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return absl::DeadlineExceededError("read timed out");
-      }
       return ErrnoError("read", errno);
     }
   }
@@ -80,15 +77,22 @@ class TcpConn final : public NetConn {
     return ::poll(&p, 1, 0) == 1 && p.revents != 0;
   }
 
-  absl::Status SetReadTimeout(absl::Duration timeout) override {
-    timeval tv{};
-    if (timeout != absl::InfiniteDuration()) {
-      tv = absl::ToTimeval(std::max(timeout, absl::Microseconds(1)));
+  absl::Status AwaitInput(absl::Duration timeout) override {
+    const absl::Time deadline = absl::Now() + timeout;
+    for (;;) {
+      int wait_ms = -1;
+      if (deadline != absl::InfiniteFuture()) {
+        // Rounded up, so that a wait never ends before its deadline.
+        const absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+        wait_ms = static_cast<int>(std::min<int64_t>(
+            absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), INT_MAX));
+      }
+      pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+      const int ready = ::poll(&p, 1, wait_ms);
+      if (ready > 0) return absl::OkStatus();
+      if (ready < 0 && errno != EINTR) return ErrnoError("poll", errno);
+      if (absl::Now() >= deadline) return absl::DeadlineExceededError("no input in time");
     }
-    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
-      return ErrnoError("setsockopt(SO_RCVTIMEO)", errno);
-    }
-    return absl::OkStatus();
   }
 
   void Shutdown() override { ::shutdown(fd_, SHUT_RDWR); }

@@ -23,8 +23,7 @@ namespace h1 {
 // The descriptor is released only by the destructor, once no thread uses it.
 class NetConn : public wire::ByteSource {
  public:
-  // Reads up to `n` bytes; 0 at end of stream. With a read timeout set and no
-  // byte arriving in time, fails with absl::DeadlineExceededError.
+  // Reads up to `n` bytes; 0 at end of stream.
   absl::StatusOr<size_t> Read(char* buf, size_t n) override = 0;
   // Writes all of `pieces`, in order, as one stream, or fails. The pieces
   // are gathered (one system call where the OS allows), so a message's head
@@ -35,8 +34,10 @@ class NetConn : public wire::ByteSource {
   // Whether a Read would return at once (bytes, end of stream or an error
   // are waiting). Never blocks.
   virtual bool InputPending() = 0;
-  // Applies to Reads that start afterwards; absl::InfiniteDuration() clears it.
-  virtual absl::Status SetReadTimeout(absl::Duration timeout) = 0;
+  // Waits until InputPending, taking nothing, or fails with
+  // absl::DeadlineExceededError after `timeout` (absl::InfiniteDuration():
+  // no limit). Shutdown ends the wait.
+  virtual absl::Status AwaitInput(absl::Duration timeout) = 0;
   // Ends the stream in both directions and wakes blocked Reads and Writes.
   virtual void Shutdown() = 0;
 };
@@ -53,8 +54,8 @@ class ForwardingNetConn : public NetConn {
     return inner_->Write(pieces, written);
   }
   bool InputPending() override { return inner_->InputPending(); }
-  absl::Status SetReadTimeout(absl::Duration timeout) override {
-    return inner_->SetReadTimeout(timeout);
+  absl::Status AwaitInput(absl::Duration timeout) override {
+    return inner_->AwaitInput(timeout);
   }
   void Shutdown() override { inner_->Shutdown(); }
 

@@ -22,6 +22,9 @@ enum class HookPoint {
   // Caller: request `seq`'s response header timer ran out; the caller has
   // not yet given up on the response.
   kHeaderTimerFired,
+  // Writer: request `seq`'s head and part of its body are written, its last
+  // write is next, and the writer has not yet looked for an early answer.
+  kBeforeLastWrite,
   // Writer: request `seq`'s write result is on writeErrCh; the writer has
   // not yet taken the next request.
   kWriterReported,

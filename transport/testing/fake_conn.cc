@@ -23,9 +23,7 @@ std::string FakeConn::written() const {
 
 absl::StatusOr<size_t> FakeConn::Read(char* buf, size_t n) {
   absl::MutexLock lock(&mu_);
-  const auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return !incoming_.empty() || peer_closed_ || shut_down_;
-  };
+  const auto ready = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return InputPendingLocked(); };
   mu_.Await(absl::Condition(&ready));
   // Like a socket after shutdown, it still hands out what had arrived.
   if (incoming_.empty()) return 0;
@@ -55,6 +53,17 @@ absl::Status FakeConn::Write(absl::Span<const absl::string_view> pieces, size_t&
 
 bool FakeConn::InputPending() {
   absl::MutexLock lock(&mu_);
+  return InputPendingLocked();
+}
+
+absl::Status FakeConn::AwaitInput(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  const auto pending = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return InputPendingLocked(); };
+  if (mu_.AwaitWithTimeout(absl::Condition(&pending), timeout)) return absl::OkStatus();
+  return absl::DeadlineExceededError("no input in time");
+}
+
+bool FakeConn::InputPendingLocked() const {
   return !incoming_.empty() || peer_closed_ || shut_down_;
 }
 

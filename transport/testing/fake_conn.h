@@ -36,10 +36,12 @@ class FakeConn final : public NetConn {
   absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override
       ABSL_LOCKS_EXCLUDED(mu_);
   bool InputPending() override ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status SetReadTimeout(absl::Duration) override { return absl::OkStatus(); }
+  absl::Status AwaitInput(absl::Duration timeout) override ABSL_LOCKS_EXCLUDED(mu_);
   void Shutdown() override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  bool InputPendingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const Peer peer_;
   mutable absl::Mutex mu_;
   std::deque<std::string> incoming_ ABSL_GUARDED_BY(mu_);
