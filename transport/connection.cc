@@ -358,6 +358,7 @@ absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySo
     if (!status.ok() && !head.empty() && written == 0) {
       return give_back(WithContext("writing request", status));
     }
+    if (!head.empty()) exchange.FirstWriteReturned();
     head = {};
     unsent = {};
     return status.ok() ? status : WithContext("writing request", status);

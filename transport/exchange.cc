@@ -58,7 +58,13 @@ bool Exchange::BeginFirstWrite(bool last) {
   absl::MutexLock lock(&mu_);
   if (stage_ == Stage::kWithdrawing) return false;
   stage_ = last ? Stage::kLastWrite : Stage::kWriting;
+  in_first_write_ = true;
   return true;
+}
+
+void Exchange::FirstWriteReturned() {
+  absl::MutexLock lock(&mu_);
+  in_first_write_ = false;
 }
 
 void Exchange::EnterLastWrite() {
@@ -78,6 +84,7 @@ void Exchange::GiveBack(std::unique_ptr<BodySource> body, absl::string_view read
   }
   absl::MutexLock lock(&mu_);
   stage_ = Stage::kUnsent;
+  in_first_write_ = false;
   body_ = std::move(body);
 }
 
@@ -139,7 +146,7 @@ bool Exchange::Abandon() {
 bool Exchange::ReclaimUnsent(Request& request) {
   absl::MutexLock lock(&mu_);
   const auto writer_decided = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return stage_ != Stage::kWithdrawing;
+    return stage_ != Stage::kWithdrawing && !in_first_write_;
   };
   mu_.Await(absl::Condition(&writer_decided));
   if (stage_ != Stage::kQueued && stage_ != Stage::kUnsent) return false;

@@ -77,6 +77,9 @@ class Exchange {
   // if the request was withdrawn meanwhile: the writer must give it back
   // instead of writing.
   bool BeginFirstWrite(bool last) ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer: the first socket write returned having written bytes (one that
+  // wrote none gives the request back instead).
+  void FirstWriteReturned() ABSL_LOCKS_EXCLUDED(mu_);
   // Writer: the next socket write completes the request.
   void EnterLastWrite() ABSL_LOCKS_EXCLUDED(mu_);
   // Writer: that write returned; the whole request is with the socket.
@@ -123,9 +126,12 @@ class Exchange {
 
   // Caller, after a failure: if none of the request reached the socket,
   // puts its body back in `request` and returns true; the writer will not
-  // touch it again. A request withdrawn while the writer holds its body (in
-  // the body's first Read) is waited for: the writer gives it back as soon
-  // as that Read returns.
+  // touch it again. Waits while the writer cannot yet tell: a request
+  // withdrawn while the writer is in its body's first Read goes back as soon
+  // as that Read returns, and one in its first socket write once the write
+  // returns (as Go waits for its writeLoop before mapping an error: the
+  // reader may report the server's close while the writer's write to the
+  // closed connection has yet to fail having written nothing).
   bool ReclaimUnsent(Request& request) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
@@ -147,6 +153,7 @@ class Exchange {
   Stage stage_ ABSL_GUARDED_BY(mu_) = Stage::kQueued;
   Answer answer_ ABSL_GUARDED_BY(mu_) = Answer::kAwaited;
   bool answered_early_ ABSL_GUARDED_BY(mu_) = false;
+  bool in_first_write_ ABSL_GUARDED_BY(mu_) = false;
   // Until the writer takes it, or once given back.
   std::unique_ptr<BodySource> body_ ABSL_GUARDED_BY(mu_);
 };
