@@ -82,7 +82,8 @@ class PeerConn {
   // Half-close: no more bytes from the server; the client sees EOF.
   void CloseWrite();
   // Closes with a TCP reset instead of a FIN. Nothing else may be done with
-  // the connection afterwards.
+  // the connection afterwards. (A Unix socket has no reset: its peer reads
+  // ECONNRESET if bytes it sent were left unread, else end of stream.)
   void Reset();
 
   // Waits until the client closes (EOF) or resets the connection; returns

@@ -23,6 +23,7 @@ TestServer::TestServer(Handler handler, Options options)
 
 TestServer::TestServer(Script script, Options options)
     : script_(std::move(script)), options_(options) {
+  if (!options_.listen) return;
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -48,9 +49,11 @@ TestServer::~TestServer() {
       shut_down = true;
     }
   }
-  ::shutdown(listen_fd_, SHUT_RDWR);  // Wakes accept().
-  acceptor_.join();
-  ::close(listen_fd_);
+  if (acceptor_.joinable()) {
+    ::shutdown(listen_fd_, SHUT_RDWR);  // Wakes accept().
+    acceptor_.join();
+    ::close(listen_fd_);
+  }
   std::map<int, std::thread> running;
   {
     absl::MutexLock lock(&mu_);
@@ -67,18 +70,30 @@ void TestServer::AcceptLoop() {
   for (;;) {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     absl::MutexLock lock(&mu_);
-    JoinFinishedLocked();
-    if (fd < 0 || stopping_) {
-      if (fd >= 0) ::close(fd);
-      return;
-    }
-    // A script's small writes (junk on an idle connection, the final head
-    // after a 1xx) must not wait for the client's delayed ACK.
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    const int index = ++accepted_;
-    running_.emplace(index, std::thread([this, index, fd] { RunConnection(index, fd); }));
+    if (fd < 0) return;
+    if (!StartConnectionLocked(fd)) return;
   }
+}
+
+void TestServer::Serve(int fd) {
+  absl::MutexLock lock(&mu_);
+  StartConnectionLocked(fd);
+}
+
+bool TestServer::StartConnectionLocked(int fd) {
+  JoinFinishedLocked();
+  if (stopping_) {
+    ::close(fd);
+    return false;
+  }
+  // A script's small writes (junk on an idle connection, the final head
+  // after a 1xx) must not wait for the client's delayed ACK. (A no-op on a
+  // socketpair.)
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  const int index = ++accepted_;
+  running_.emplace(index, std::thread([this, index, fd] { RunConnection(index, fd); }));
+  return true;
 }
 
 void TestServer::RunConnection(int index, int fd) {

@@ -49,6 +49,11 @@ struct TestServerOptions {
   // thousand gives each its own (all of 127.0.0.0/8 is loopback), so that
   // the ports its clients leave in TIME_WAIT never run the range dry.
   std::string address = "127.0.0.1";
+  // Without a listening socket the server takes its connections only from
+  // Serve: a client's Dial hook can hand it one end of a socketpair, which
+  // costs no port and leaves no TIME_WAIT behind (a fuzzer's thousands of
+  // connections a second).
+  bool listen = true;
 };
 
 class TestServer {
@@ -66,6 +71,12 @@ class TestServer {
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
 
+  // Serves `fd`, a connected stream socket, as the next connection (in
+  // accept order); takes ownership. Callable from any thread until the
+  // server is destroyed.
+  void Serve(int fd) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // 0 without a listening socket.
   uint16_t port() const { return port_; }
   // "http://ADDRESS:PORT" + `path`.
   std::string Url(absl::string_view path = "/") const;
@@ -87,6 +98,8 @@ class TestServer {
   friend class PeerConn;
 
   void AcceptLoop();
+  // Starts the thread of connection `fd`; false once the server is stopping.
+  bool StartConnectionLocked(int fd) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunConnection(int index, int fd);
   void JoinFinishedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -1,13 +1,17 @@
 // Tests of the test server itself, driven by a raw socket so that the bytes
 // on the wire are exactly the test's: handler mode and its framing, chunked
 // request bodies, Hijack with bytes still buffered, the request log, gates,
-// CloseClientConnections, and destruction with live connections.
+// CloseClientConnections, destruction with live connections, and sockets
+// handed over without a listener.
 #include "testserver/test_server.h"
 
 #include <dirent.h>
+#include <sys/socket.h>
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -29,6 +33,7 @@ constexpr absl::Duration kWait = absl::Seconds(10);
 // A raw client socket.
 class Client {
  public:
+  explicit Client(std::unique_ptr<NetConn> conn) : conn_(std::move(conn)) {}
   explicit Client(const TestServer& server) {
     absl::StatusOr<std::unique_ptr<NetConn>> conn = DialTcp("127.0.0.1", server.port());
     EXPECT_TRUE(conn.ok()) << conn.status();
@@ -251,6 +256,34 @@ TEST(TestServerTest, CloseClientConnectionsEndsEveryConnection) {
   server.CloseClientConnections();
   EXPECT_EQ(first.ReceiveAll(), "");
   EXPECT_EQ(second.ReceiveAll(), "");
+  EXPECT_TRUE(server.AwaitConnectionsDone(kWait));
+}
+
+// Without a listener the server serves the sockets it is given, in the
+// order given, like accepted ones.
+TEST(TestServerTest, ServesSocketsHandedToItWithoutListening) {
+  TestServerOptions options;
+  options.listen = false;
+  TestServer server(AnswerEvery(OkResponse("ok")), options);
+  EXPECT_EQ(server.port(), 0);
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 2; ++i) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    server.Serve(fds[1]);
+    clients.push_back(std::make_unique<Client>(NetConnFromFd(fds[0])));
+  }
+  clients[1]->Send("GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(clients[1]->Receive(OkResponse("ok").size()), OkResponse("ok"));
+  clients[0]->Send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(clients[0]->Receive(OkResponse("ok").size()), OkResponse("ok"));
+  const std::vector<SeenRequest> log = server.requests();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].target, "/second");
+  EXPECT_EQ(log[0].connection, 2);
+  EXPECT_EQ(log[1].target, "/first");
+  EXPECT_EQ(log[1].connection, 1);
+  clients.clear();
   EXPECT_TRUE(server.AwaitConnectionsDone(kWait));
 }
 

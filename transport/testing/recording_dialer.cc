@@ -23,7 +23,7 @@ class RecordingDialer::RecordedConn final : public ForwardingNetConn {
 DialFunction RecordingDialer::Dial(Wrap wrap) {
   return [this, wrap](const std::string& host, uint16_t port)
              -> absl::StatusOr<std::unique_ptr<NetConn>> {
-    absl::StatusOr<std::unique_ptr<NetConn>> conn = DialTcp(host, port);
+    absl::StatusOr<std::unique_ptr<NetConn>> conn = dial_(host, port);
     int index;
     {
       absl::MutexLock lock(&mu_);

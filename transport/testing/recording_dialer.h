@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -24,7 +25,10 @@ class RecordingDialer {
   // (from 1), e.g. to fail a chosen write.
   using Wrap = std::function<std::unique_ptr<NetConn>(int index, std::unique_ptr<NetConn>)>;
 
-  // A DialFunction dialing TCP and recording into this object, which must
+  // Records the sockets `dial` opens (TCP by default).
+  explicit RecordingDialer(DialFunction dial = DialTcp) : dial_(std::move(dial)) {}
+
+  // A DialFunction dialing and recording into this object, which must
   // outlive every connection dialed through it.
   DialFunction Dial(Wrap wrap = nullptr);
   int dials() const;
@@ -35,6 +39,7 @@ class RecordingDialer {
 
  private:
   class RecordedConn;
+  const DialFunction dial_;
   mutable absl::Mutex mu_;
   int dials_ ABSL_GUARDED_BY(mu_) = 0;
   int open_ ABSL_GUARDED_BY(mu_) = 0;
