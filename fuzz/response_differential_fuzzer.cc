@@ -77,7 +77,7 @@ void CheckAgainst(Reference reference, const char* name, const h1::fuzz::Exchang
   std::fprintf(stderr, "response_differential: %s: %s, kind \"%s\" is not a justified difference\n",
                name, h1::fuzz::Describe(*divergence).c_str(), kind.c_str());
   std::fprintf(stderr, "  method %s, %d responses, stream \"%s\"\n", exchange.method.c_str(),
-               exchange.responses, absl::CHexEscape(exchange.bytes).c_str());
+               exchange.responses, absl::CHexEscape(exchange.bytes.substr(0, 400)).c_str());
   Print("ours", ours);
   Print(name, theirs);
   std::abort();

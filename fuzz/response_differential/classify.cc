@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "transport/wire/message_head.h"
 
 namespace h1::fuzz {
 namespace {
@@ -46,10 +47,20 @@ std::string KindOfStatusLine(absl::string_view line) {
   if (absl::StartsWith(rest, " ")) return "status-line-extra-space";
   const size_t digits = LeadingDigits(rest);
   const bool code_ends = digits == rest.size() || rest[digits] == ' ';
-  if ((digits == 1 || digits == 2) && code_ends) return "status-code-not-3-digits";
+  if (digits < 3 && code_ends) return "status-code-not-3-digits";
   if (digits == 3 && code_ends && rest[0] == '0') return "status-code-below-100";
   if (digits == 3 && code_ends && absl::StrContains(rest, '\0')) return "reason-nul";
   return kUnexplained;
+}
+
+// "name SP/HTAB... : value", the name itself a token.
+bool IsTokenThenWhitespace(absl::string_view line) {
+  absl::string_view name = line.substr(0, line.find(':'));
+  if (name.size() == line.size()) return false;
+  const size_t end = name.find_last_not_of(" \t");
+  if (end == absl::string_view::npos || end + 1 == name.size()) return false;
+  name = name.substr(0, end + 1);
+  return std::all_of(name.begin(), name.end(), wire::IsTokenChar);
 }
 
 bool HasOverlongLength(absl::string_view value) {
@@ -61,7 +72,8 @@ bool HasOverlongLength(absl::string_view value) {
 }
 
 // Why we rejected what `theirs` (its response, if it got that far) read.
-std::string KindOfOurRejection(absl::string_view error, const ParsedResponse* theirs) {
+std::string KindOfOurRejection(Reference reference, absl::string_view error,
+                               const ParsedResponse* theirs) {
   if (absl::StartsWith(error, "malformed status line") ||
       absl::StartsWith(error, "malformed HTTP version") ||
       absl::StartsWith(error, "malformed status code") ||
@@ -73,6 +85,14 @@ std::string KindOfOurRejection(absl::string_view error, const ParsedResponse* th
     return kind;
   }
   if (absl::StrContains(error, "malformed header (obsolete line folding)")) return "obs-fold";
+  if (reference == Reference::kLlhttp && absl::StartsWith(error, "malformed header") &&
+      absl::StartsWith(QuotedLine(error), "\r")) {
+    return "llhttp-bare-cr-ends-head";
+  }
+  if (absl::StrContains(error, "malformed header name") &&
+      IsTokenThenWhitespace(QuotedLine(error))) {
+    return "space-before-colon";
+  }
   if (absl::StartsWith(error, "unsupported Transfer-Encoding")) return "te-not-single-chunked";
   if (absl::StartsWith(error, "invalid Content-Length") && HasOverlongLength(QuotedLine(error))) {
     return "cl-more-than-18-digits";
@@ -143,6 +163,10 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
     }
     if (byte == '\t') return "cl-trailing-htab";
   }
+  if (reference == Reference::kLlhttp && rejection.failed_in == FailedIn::kBody &&
+      absl::StartsWith(rejection.reason, "Invalid character in chunk extensions")) {
+    return "llhttp-chunk-ext-syntax";
+  }
   if (error == "HPE_INVALID_CHUNK_SIZE" && rejection.failed_in == FailedIn::kBody) {
     if (byte == ' ' || byte == '\t') return "chunk-size-bws";
     // llhttp 8.1.0 stops on the name after the ';' that follows a value.
@@ -183,7 +207,7 @@ std::string Classify(Reference reference, const Divergence& divergence, const St
       i < theirs.responses.size() ? &theirs.responses[i] : nullptr;
   switch (divergence.what) {
     case Divergence::What::kOursRejects:
-      return KindOfOurRejection(ours.rejection->error, their_response);
+      return KindOfOurRejection(reference, ours.rejection->error, their_response);
     case Divergence::What::kReferenceRejects:
       return KindOfReferenceRejection(reference, *theirs.rejection, our_response);
     case Divergence::What::kKeepAlive:
