@@ -122,8 +122,13 @@ absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget,
     for (char c : name) {
       if (!IsTokenChar(c)) return Malformed("header name", *line);
     }
-    absl::string_view value =
-        absl::StripAsciiWhitespace(absl::string_view(*line).substr(colon + 1));
+    // Only OWS (SP, HTAB) surrounds a value; any other byte there is part
+    // of it, and a control byte fails the check below.
+    absl::string_view value = absl::string_view(*line).substr(colon + 1);
+    const size_t first = value.find_first_not_of(" \t");
+    value = first == absl::string_view::npos
+                ? absl::string_view()
+                : value.substr(first, value.find_last_not_of(" \t") - first + 1);
     if (!IsFieldValue(value)) return Malformed("header value", *line);
     headers.Add(std::string(name), std::string(value));
   }

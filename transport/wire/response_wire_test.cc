@@ -166,6 +166,14 @@ const std::vector<Case>& Cases() {
        {.error = "malformed header value"}},
       {"del_in_value", "GET", "HTTP/1.1 200 OK\r\nX: a\x7f\r\nContent-Length: 0\r\n\r\n",
        {.error = "malformed header value"}},
+      // Only SP and HTAB are trimmed from a value: a control byte at its
+      // edge, a bare CR before the line's CRLF included, is refused too.
+      {"vertical_tab_ending_value", "GET", "HTTP/1.1 200 OK\r\nX: a\v\r\n\r\n",
+       {.error = "malformed header value"}},
+      {"bare_cr_ending_value", "GET",
+       "HTTP/1.1 200 OK\r\nContent-Length: 1\r\r\n\r\nx", {.error = "malformed header value"}},
+      {"bare_cr_starting_value", "GET",
+       "HTTP/1.1 200 OK\r\nContent-Length: \r1\r\n\r\nx", {.error = "malformed header value"}},
       {"control_byte_in_trailer", "GET",
        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: \x01\r\n\r\n",
        {.error = "chunked trailer: malformed header value"}},
