@@ -34,9 +34,7 @@ size_t LeadingDigits(absl::string_view s) {
 
 // Why we refused a status line that a reference read.
 std::string KindOfStatusLine(absl::string_view line) {
-  if (std::all_of(line.begin(), line.end(), [](char c) { return c == '\r'; })) {
-    return "leading-empty-line";
-  }
+  if (line.empty() || line.front() == '\r') return "leading-empty-line";
   if (line.size() < 8 || !absl::StartsWith(line, "HTTP/") || !absl::ascii_isdigit(line[5]) ||
       line[6] != '.' || !absl::ascii_isdigit(line[7])) {
     return kUnexplained;
@@ -47,20 +45,44 @@ std::string KindOfStatusLine(absl::string_view line) {
   if (absl::StartsWith(rest, " ")) return "status-line-extra-space";
   const size_t digits = LeadingDigits(rest);
   const bool code_ends = digits == rest.size() || rest[digits] == ' ';
-  if (digits < 3 && code_ends) return "status-code-not-3-digits";
+  if (digits != 3 && code_ends) return "status-code-not-3-digits";
   if (digits == 3 && code_ends && rest[0] == '0') return "status-code-below-100";
-  if (digits == 3 && code_ends && absl::StrContains(rest, '\0')) return "reason-nul";
   return kUnexplained;
 }
 
-// "name SP/HTAB... : value", the name itself a token.
-bool IsTokenThenWhitespace(absl::string_view line) {
-  absl::string_view name = line.substr(0, line.find(':'));
-  if (name.size() == line.size()) return false;
-  const size_t end = name.find_last_not_of(" \t");
-  if (end == absl::string_view::npos || end + 1 == name.size()) return false;
-  name = name.substr(0, end + 1);
-  return std::all_of(name.begin(), name.end(), wire::IsTokenChar);
+bool IsControl(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return (byte < 0x20 && c != '\t') || byte == 0x7f;
+}
+
+// "na me : value": a field name of token bytes with SP or HTAB among them.
+// Our message quotes 80 bytes of the line: a longer name has no colon there.
+bool IsTokenWithWhitespace(absl::string_view line) {
+  const size_t colon = line.find(':');
+  if (colon == absl::string_view::npos && line.size() < 80) return false;
+  const absl::string_view name = line.substr(0, colon);
+  const auto is_whitespace = [](char c) { return c == ' ' || c == '\t'; };
+  return std::any_of(name.begin(), name.end(), is_whitespace) &&
+         std::all_of(name.begin(), name.end(),
+                     [&](char c) { return is_whitespace(c) || wire::IsTokenChar(c); });
+}
+
+// "name: <control byte>...": the value's first byte, after OWS, is a control
+// byte, and no later byte is.
+bool StartsWithControlByte(absl::string_view line) {
+  const size_t colon = line.find(':');
+  if (colon == absl::string_view::npos) return false;
+  absl::string_view value = line.substr(colon + 1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  return !value.empty() && IsControl(value.front()) &&
+         std::none_of(value.begin() + 1, value.end(), IsControl);
+}
+
+// A byte >= 0x80 where a chunk-size line has its size (before ';' or SP).
+bool HasHighByteInSize(absl::string_view line) {
+  const absl::string_view size = line.substr(0, line.find_first_of("; \t"));
+  return std::any_of(size.begin(), size.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
 bool HasOverlongLength(absl::string_view value) {
@@ -69,58 +91,6 @@ bool HasOverlongLength(absl::string_view value) {
     if (item.size() > 18 && LeadingDigits(item) == item.size()) return true;
   }
   return false;
-}
-
-// Why we rejected what `theirs` (its response, if it got that far) read.
-std::string KindOfOurRejection(Reference reference, absl::string_view error,
-                               const ParsedResponse* theirs) {
-  if (absl::StartsWith(error, "malformed status line") ||
-      absl::StartsWith(error, "malformed HTTP version") ||
-      absl::StartsWith(error, "malformed status code") ||
-      absl::StartsWith(error, "malformed reason phrase")) {
-    std::string kind = KindOfStatusLine(QuotedLine(error));
-    if (kind == "version-not-1x" && theirs != nullptr && theirs->version_major == 1) {
-      return kUnexplained;
-    }
-    return kind;
-  }
-  if (absl::StrContains(error, "malformed header (obsolete line folding)")) return "obs-fold";
-  if (reference == Reference::kLlhttp && absl::StartsWith(error, "malformed header") &&
-      absl::StartsWith(QuotedLine(error), "\r")) {
-    return "llhttp-bare-cr-ends-head";
-  }
-  if (absl::StrContains(error, "malformed header name") &&
-      IsTokenThenWhitespace(QuotedLine(error))) {
-    return "space-before-colon";
-  }
-  if (absl::StartsWith(error, "unsupported Transfer-Encoding")) return "te-not-single-chunked";
-  if (absl::StartsWith(error, "invalid Content-Length") && HasOverlongLength(QuotedLine(error))) {
-    return "cl-more-than-18-digits";
-  }
-  if (absl::StartsWith(error, "more than 5 interim 1xx responses") &&
-      (theirs == nullptr || theirs->interim_count > 5)) {
-    return "interim-limit";
-  }
-  if (absl::StartsWith(error, "server switched protocols (101)")) return "switching-protocols";
-  if (error == "malformed chunked body: chunk-size line not ended by CRLF") {
-    return "chunk-line-bare-lf";
-  }
-  if (absl::StartsWith(error, "malformed chunk-size line")) {
-    const std::string line = QuotedLine(error);
-    if (absl::EndsWith(error, "unexpected byte after chunk size")) {
-      return "chunk-ext-without-semicolon";
-    }
-    if (absl::EndsWith(error, "CR, LF or NUL in chunk extension") &&
-        absl::StrContains(line, '\0')) {
-      return "chunk-ext-nul";
-    }
-    return kUnexplained;
-  }
-  if (absl::StartsWith(error, "line longer than the limit of 4096 bytes")) {
-    return "chunk-line-too-long";
-  }
-  if (error == "chunked trailer: line not ended by CRLF") return "trailer-bare-lf";
-  return kUnexplained;
 }
 
 size_t CountFields(const FieldList& fields, absl::string_view name) {
@@ -135,6 +105,84 @@ bool AnyValueContains(const FieldList& fields, absl::string_view name, char c) {
   });
 }
 
+// Why we rejected what `theirs` (its response, if it got that far) read.
+std::string KindOfOurRejection(Reference reference, absl::string_view error,
+                               const ParsedResponse* theirs) {
+  // llhttp ends a line at a lone CR: our line has the CR in it, or, with no
+  // LF after it, our head runs into the end of the stream.
+  if (reference == Reference::kLlhttp &&
+      ((absl::StrContains(error, "malformed ") && absl::StrContains(QuotedLine(error), '\r')) ||
+       (error == "unexpected EOF inside the message head" && theirs != nullptr))) {
+    return "llhttp-bare-cr";
+  }
+  // Our message quotes at most 80 bytes of the line; the reason phrase the
+  // reference read has the byte we refused.
+  // We refuse CR, LF and NUL in a reason phrase. A line has no LF, and
+  // http-parser refuses a bare CR, so it read a NUL; llhttp ends the line at
+  // a bare CR, so its reason has the NUL if there was one.
+  if (absl::StartsWith(error, "malformed reason phrase")) {
+    if (reference == Reference::kLlhttp &&
+        (theirs == nullptr || !absl::StrContains(theirs->reason, '\0'))) {
+      return "llhttp-bare-cr";
+    }
+    return "reason-nul";
+  }
+  if (absl::StartsWith(error, "malformed status line") ||
+      absl::StartsWith(error, "malformed HTTP version") ||
+      absl::StartsWith(error, "malformed status code")) {
+    return KindOfStatusLine(QuotedLine(error));
+  }
+  if (absl::StrContains(error, "malformed header (obsolete line folding)")) return "obs-fold";
+  if (reference == Reference::kLlhttp && absl::StartsWith(error, "malformed header: \":")) {
+    return "llhttp-empty-field-name";
+  }
+  if (reference == Reference::kLlhttp && absl::StrContains(error, "malformed header name") &&
+      IsTokenWithWhitespace(QuotedLine(error))) {
+    return "whitespace-in-field-name";
+  }
+  if (reference == Reference::kHttpParser && absl::StrContains(error, "malformed header value") &&
+      StartsWithControlByte(QuotedLine(error))) {
+    return "http-parser-first-value-byte";
+  }
+  if (absl::StartsWith(error, "unsupported Transfer-Encoding")) return "te-not-single-chunked";
+  if (absl::StartsWith(error, "invalid Content-Length") && HasOverlongLength(QuotedLine(error))) {
+    return "cl-more-than-18-digits";
+  }
+  if (absl::StartsWith(error, "more than 5 interim 1xx responses") &&
+      (theirs == nullptr || theirs->interim_count > 5)) {
+    return "interim-limit";
+  }
+  if (absl::StartsWith(error, "server switched protocols (101)")) return "switching-protocols";
+  if (reference == Reference::kLlhttp &&
+      error == "malformed chunked body: no CRLF after chunk data") {
+    return "llhttp-chunk-data-crlf";
+  }
+  if (theirs != nullptr && AnyValueContains(theirs->headers, "Transfer-Encoding", '\t') &&
+      absl::StrContains(error, "chunked body")) {
+    return "htab-around-token";
+  }
+  if (error == "malformed chunked body: chunk-size line not ended by CRLF") {
+    return "chunk-line-bare-lf";
+  }
+  if (absl::StartsWith(error, "malformed chunk-size line")) {
+    if (reference == Reference::kHttpParser && HasHighByteInSize(QuotedLine(error))) {
+      return "http-parser-high-byte-chunk-size";
+    }
+    if (absl::EndsWith(error, "unexpected byte after chunk size")) {
+      return "chunk-ext-without-semicolon";
+    }
+    // A reference that read the line on found no CR or LF in it (both stop
+    // there), so it was NUL; the quoted line may be cut before it.
+    if (absl::EndsWith(error, "CR, LF or NUL in chunk extension")) return "chunk-ext-nul";
+    return kUnexplained;
+  }
+  if (absl::StartsWith(error, "line longer than the limit of 4096 bytes")) {
+    return "chunk-line-too-long";
+  }
+  if (error == "chunked trailer: line not ended by CRLF") return "trailer-bare-lf";
+  return kUnexplained;
+}
+
 // Why a reference rejected what we read (`ours`, if we got that far).
 std::string KindOfReferenceRejection(Reference reference, const Rejection& rejection,
                                      const ParsedResponse* ours) {
@@ -147,7 +195,8 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
   }
   const bool in_head =
       rejection.failed_in == FailedIn::kHead || rejection.failed_in == FailedIn::kInterimHead;
-  if (reference == Reference::kLlhttp && in_head && byte == '\n' &&
+  if (reference == Reference::kLlhttp && in_head &&
+      (byte == '\n' || absl::EndsWith(rejection.before, "\n")) &&
       rejection.reason == "Invalid header value char") {
     return "bare-lf-in-head";
   }
@@ -157,11 +206,22 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
     if (rejection.failed_in == FailedIn::kInterimHead) return "interim-framing-headers";
     if (rejection.failed_in == FailedIn::kTrailers) return "trailer-framing-fields";
   }
+  if (reference == Reference::kHttpParser && error == "HPE_UNEXPECTED_CONTENT_LENGTH" &&
+      ours != nullptr && CountFields(ours->headers, "Transfer-Encoding") == 0 &&
+      std::any_of(ours->headers.begin(), ours->headers.end(), [](const auto& field) {
+        return absl::StartsWithIgnoreCase(field.first, "Transfer-Encoding");
+      })) {
+    return "http-parser-te-prefix-name";
+  }
   if (length_error && rejection.failed_in == FailedIn::kHead && ours != nullptr) {
     if (byte == ',' || CountFields(ours->headers, "Content-Length") > 1) {
       return "cl-list-of-equal-values";
     }
     if (byte == '\t') return "cl-trailing-htab";
+  }
+  if (reference == Reference::kLlhttp && rejection.reason == "Invalid HTTP version" &&
+      ours != nullptr && ours->version_minor > 1) {
+    return "llhttp-unknown-minor-version";
   }
   if (reference == Reference::kLlhttp && rejection.failed_in == FailedIn::kBody &&
       absl::StartsWith(rejection.reason, "Invalid character in chunk extensions")) {
@@ -180,12 +240,29 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
   return kUnexplained;
 }
 
+// A `name` field whose list has an empty element (",," with OWS between, or
+// a leading comma).
+bool HasEmptyListElement(const FieldList& fields, absl::string_view name) {
+  for (const auto& [field_name, value] : fields) {
+    if (!absl::EqualsIgnoreCase(field_name, name)) continue;
+    for (absl::string_view item : absl::StrSplit(value, ',')) {
+      if (absl::StripAsciiWhitespace(item).empty() && absl::StrContains(value, ',')) return true;
+    }
+  }
+  return false;
+}
+
 // Why the two disagree on keeping the connection.
 std::string KindOfKeepAliveDifference(const ParsedResponse& ours, const ParsedResponse& theirs) {
-  if (theirs.keep_alive != theirs.keep_alive_at_head &&
-      (CountFields(theirs.trailers, "Connection") > 0 ||
-       CountFields(theirs.trailers, "Proxy-Connection") > 0)) {
-    return "trailer-connection";
+  if (theirs.keep_alive != theirs.keep_alive_at_head) {
+    if (CountFields(theirs.trailers, "Connection") > 0 ||
+        CountFields(theirs.trailers, "Proxy-Connection") > 0) {
+      return "trailer-connection";
+    }
+    if (CountFields(theirs.trailers, "Transfer-Encoding") > 0 ||
+        CountFields(theirs.trailers, "Content-Length") > 0) {
+      return "trailer-framing-fields";
+    }
   }
   if (!ours.keep_alive && ours.version_minor == 0 &&
       CountFields(ours.headers, "Transfer-Encoding") > 0) {
@@ -193,7 +270,8 @@ std::string KindOfKeepAliveDifference(const ParsedResponse& ours, const ParsedRe
   }
   if (CountFields(ours.headers, "Proxy-Connection") > 0) return "proxy-connection";
   // Ours has dropped the whitespace around the value; the reference's has it.
-  if (AnyValueContains(theirs.headers, "Connection", '\t')) return "connection-token-htab";
+  if (AnyValueContains(theirs.headers, "Connection", '\t')) return "htab-around-token";
+  if (HasEmptyListElement(theirs.headers, "Connection")) return "empty-list-elements";
   return kUnexplained;
 }
 
@@ -210,6 +288,11 @@ std::string Classify(Reference reference, const Divergence& divergence, const St
       return KindOfOurRejection(reference, ours.rejection->error, their_response);
     case Divergence::What::kReferenceRejects:
       return KindOfReferenceRejection(reference, *theirs.rejection, our_response);
+    case Divergence::What::kBody:
+      // The reference did not see "chunked\t" as chunked and read to close.
+      return AnyValueContains(their_response->headers, "Transfer-Encoding", '\t')
+                 ? "htab-around-token"
+                 : kUnexplained;
     case Divergence::What::kKeepAlive:
       return KindOfKeepAliveDifference(*our_response, *their_response);
     default:
