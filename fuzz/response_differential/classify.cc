@@ -67,15 +67,36 @@ bool IsTokenWithWhitespace(absl::string_view line) {
                      [&](char c) { return is_whitespace(c) || wire::IsTokenChar(c); });
 }
 
-// "name: <control byte>...": the value's first byte, after OWS, is a control
-// byte, and no later byte is.
-bool StartsWithControlByte(absl::string_view line) {
-  const size_t colon = line.find(':');
-  if (colon == absl::string_view::npos) return false;
-  absl::string_view value = line.substr(colon + 1);
+// A value whose first byte, after OWS, is a control byte, and no later one.
+bool ValueStartsWithControlByte(absl::string_view value) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   return !value.empty() && IsControl(value.front()) &&
          std::none_of(value.begin() + 1, value.end(), IsControl);
+}
+
+// "name: <control byte>...", as ValueStartsWithControlByte.
+bool StartsWithControlByte(absl::string_view line) {
+  const size_t colon = line.find(':');
+  return colon != absl::string_view::npos && ValueStartsWithControlByte(line.substr(colon + 1));
+}
+
+// The same checks on the fields a reference read, for lines our message
+// quotes only in part.
+bool AnyNameWithWhitespace(const FieldList& fields) {
+  return std::any_of(fields.begin(), fields.end(), [](const auto& field) {
+    return field.first.find_first_of(" \t") != std::string::npos;
+  });
+}
+
+bool AnyValueHasControlByte(const FieldList& fields) {
+  return std::any_of(fields.begin(), fields.end(), [](const auto& field) {
+    return std::any_of(field.second.begin(), field.second.end(), IsControl);
+  });
+}
+
+bool AnyValueStartsWithControlByte(const FieldList& fields) {
+  return std::any_of(fields.begin(), fields.end(),
+                     [](const auto& field) { return ValueStartsWithControlByte(field.second); });
 }
 
 // A byte >= 0x80 where a chunk-size line has its size (before ';' or SP).
@@ -112,8 +133,16 @@ std::string KindOfOurRejection(Reference reference, absl::string_view error,
   // LF after it, our head runs into the end of the stream.
   if (reference == Reference::kLlhttp &&
       ((absl::StrContains(error, "malformed ") && absl::StrContains(QuotedLine(error), '\r')) ||
-       (error == "unexpected EOF inside the message head" && theirs != nullptr))) {
+       (absl::EndsWith(error, "unexpected EOF inside the message head") && theirs != nullptr) ||
+       // Quoted only in part: llhttp's values hold none of the control
+       // bytes we refuse, so it ended the line at a CR.
+       (absl::StrContains(error, "malformed header value") && theirs != nullptr &&
+        !AnyValueHasControlByte(theirs->headers)))) {
     return "llhttp-bare-cr";
+  }
+  // A reference skips CR and LF before a status line, up to the stream's end.
+  if (error == "unexpected EOF inside the message head" && theirs == nullptr) {
+    return "leading-empty-line";
   }
   // Our message quotes at most 80 bytes of the line; the reason phrase the
   // reference read has the byte we refused.
@@ -133,15 +162,17 @@ std::string KindOfOurRejection(Reference reference, absl::string_view error,
     return KindOfStatusLine(QuotedLine(error));
   }
   if (absl::StrContains(error, "malformed header (obsolete line folding)")) return "obs-fold";
-  if (reference == Reference::kLlhttp && absl::StartsWith(error, "malformed header: \":")) {
+  if (reference == Reference::kLlhttp && absl::StrContains(error, "malformed header: \":")) {
     return "llhttp-empty-field-name";
   }
   if (reference == Reference::kLlhttp && absl::StrContains(error, "malformed header name") &&
-      IsTokenWithWhitespace(QuotedLine(error))) {
+      (IsTokenWithWhitespace(QuotedLine(error)) ||
+       (theirs != nullptr && AnyNameWithWhitespace(theirs->headers)))) {
     return "whitespace-in-field-name";
   }
   if (reference == Reference::kHttpParser && absl::StrContains(error, "malformed header value") &&
-      StartsWithControlByte(QuotedLine(error))) {
+      (StartsWithControlByte(QuotedLine(error)) ||
+       (theirs != nullptr && AnyValueStartsWithControlByte(theirs->headers)))) {
     return "http-parser-first-value-byte";
   }
   if (absl::StartsWith(error, "unsupported Transfer-Encoding")) return "te-not-single-chunked";
@@ -157,8 +188,12 @@ std::string KindOfOurRejection(Reference reference, absl::string_view error,
       error == "malformed chunked body: no CRLF after chunk data") {
     return "llhttp-chunk-data-crlf";
   }
-  if (theirs != nullptr && AnyValueContains(theirs->headers, "Transfer-Encoding", '\t') &&
-      absl::StrContains(error, "chunked body")) {
+  // The reference did not see "chunked\t" as chunked, so it read no chunks.
+  const bool in_chunked_body =
+      absl::StartsWith(error, "malformed chunk") || absl::StartsWith(error, "chunked trailer") ||
+      absl::StrContains(error, "chunked body") || absl::StartsWith(error, "line longer than");
+  if (in_chunked_body && theirs != nullptr &&
+      AnyValueContains(theirs->headers, "Transfer-Encoding", '\t')) {
     return "htab-around-token";
   }
   if (error == "malformed chunked body: chunk-size line not ended by CRLF") {
