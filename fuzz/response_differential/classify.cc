@@ -134,6 +134,7 @@ std::string KindOfOurRejection(Reference reference, absl::string_view error,
   if (reference == Reference::kLlhttp &&
       ((absl::StrContains(error, "malformed ") && absl::StrContains(QuotedLine(error), '\r')) ||
        (absl::EndsWith(error, "unexpected EOF inside the message head") && theirs != nullptr) ||
+       (absl::StartsWith(error, "unexpected EOF in chunked body") && theirs != nullptr) ||
        // Quoted only in part: llhttp's values hold none of the control
        // bytes we refuse, so it ended the line at a CR.
        (absl::StrContains(error, "malformed header value") && theirs != nullptr &&
@@ -275,13 +276,16 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
   return kUnexplained;
 }
 
-// A `name` field whose list has an empty element (",," with OWS between, or
-// a leading comma).
-bool HasEmptyListElement(const FieldList& fields, absl::string_view name) {
+// A `name` field with a list element that is empty (",,") or starts with a
+// byte that cannot start a token.
+bool HasOddListElement(const FieldList& fields, absl::string_view name) {
   for (const auto& [field_name, value] : fields) {
     if (!absl::EqualsIgnoreCase(field_name, name)) continue;
     for (absl::string_view item : absl::StrSplit(value, ',')) {
-      if (absl::StripAsciiWhitespace(item).empty() && absl::StrContains(value, ',')) return true;
+      item = absl::StripAsciiWhitespace(item);
+      if (item.empty() ? absl::StrContains(value, ',') : !wire::IsTokenChar(item.front())) {
+        return true;
+      }
     }
   }
   return false;
@@ -306,7 +310,7 @@ std::string KindOfKeepAliveDifference(const ParsedResponse& ours, const ParsedRe
   if (CountFields(ours.headers, "Proxy-Connection") > 0) return "proxy-connection";
   // Ours has dropped the whitespace around the value; the reference's has it.
   if (AnyValueContains(theirs.headers, "Connection", '\t')) return "htab-around-token";
-  if (HasEmptyListElement(theirs.headers, "Connection")) return "empty-list-elements";
+  if (HasOddListElement(theirs.headers, "Connection")) return "connection-list-odd-element";
   return kUnexplained;
 }
 
