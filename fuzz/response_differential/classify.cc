@@ -168,7 +168,8 @@ std::string KindOfOurRejection(Reference reference, absl::string_view error,
   }
   if (reference == Reference::kLlhttp && absl::StrContains(error, "malformed header name") &&
       (IsTokenWithWhitespace(QuotedLine(error)) ||
-       (theirs != nullptr && AnyNameWithWhitespace(theirs->headers)))) {
+       (theirs != nullptr && (AnyNameWithWhitespace(theirs->headers) ||
+                              AnyNameWithWhitespace(theirs->trailers))))) {
     return "whitespace-in-field-name";
   }
   if (reference == Reference::kHttpParser && absl::StrContains(error, "malformed header value") &&
@@ -265,11 +266,12 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
   }
   if (error == "HPE_INVALID_CHUNK_SIZE" && rejection.failed_in == FailedIn::kBody) {
     if (byte == ' ' || byte == '\t') return "chunk-size-bws";
-    // llhttp 8.1.0 stops on the name after the ';' that follows a value.
-    const absl::string_view before = rejection.before;
-    const size_t semicolon = before.rfind(';');
-    if (reference == Reference::kLlhttp && semicolon != absl::string_view::npos &&
-        semicolon + 1 == before.size() && before.substr(0, semicolon).find('=') != absl::string_view::npos) {
+    // llhttp 8.1.0 stops on the name after a ';' that follows a value on
+    // the same chunk-size line.
+    absl::string_view line = rejection.before;
+    line.remove_prefix(line.rfind('\n') == absl::string_view::npos ? 0 : line.rfind('\n') + 1);
+    if (reference == Reference::kLlhttp && absl::EndsWith(line, ";") &&
+        absl::StrContains(line.substr(0, line.size() - 1), '=')) {
       return "llhttp-chunk-ext-after-value";
     }
   }

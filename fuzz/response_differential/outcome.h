@@ -41,7 +41,7 @@ struct Rejection {
   // References: where in the stream, and at which byte, they failed.
   size_t offset = 0;
   std::optional<char> byte;
-  std::string before;  // Up to 16 bytes before `offset`.
+  std::string before;  // Up to 256 bytes before `offset`.
   FailedIn failed_in = FailedIn::kHead;
   // References: the failing message ended the connection on an interim 1xx
   // head that did not allow keep-alive.

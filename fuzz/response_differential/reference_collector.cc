@@ -5,6 +5,12 @@
 #include <utility>
 
 namespace h1::fuzz {
+namespace {
+
+// Enough to hold the line a reference failed in, for the classifier.
+constexpr size_t kContextBytes = 256;
+
+}  // namespace
 
 void ReferenceCollector::OnMessageBegin() {
   current_ = ParsedResponse{};
@@ -66,7 +72,7 @@ void ReferenceCollector::Fail(std::string error, std::string reason, size_t offs
   rejection.reason = std::move(reason);
   rejection.offset = offset;
   if (offset < exchange_.bytes.size()) rejection.byte = exchange_.bytes[offset];
-  const size_t context = std::min<size_t>(offset, 16);
+  const size_t context = std::min<size_t>(offset, kContextBytes);
   rejection.before = exchange_.bytes.substr(offset - context, context);
   if (in_trailers) {
     rejection.failed_in = FailedIn::kTrailers;
