@@ -174,7 +174,8 @@ std::string KindOfOurRejection(Reference reference, absl::string_view error,
   }
   if (reference == Reference::kHttpParser && absl::StrContains(error, "malformed header value") &&
       (StartsWithControlByte(QuotedLine(error)) ||
-       (theirs != nullptr && AnyValueStartsWithControlByte(theirs->headers)))) {
+       (theirs != nullptr && (AnyValueStartsWithControlByte(theirs->headers) ||
+                              AnyValueStartsWithControlByte(theirs->trailers))))) {
     return "http-parser-first-value-byte";
   }
   if (absl::StartsWith(error, "unsupported Transfer-Encoding")) return "te-not-single-chunked";
@@ -256,8 +257,11 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
     }
     if (byte == '\t') return "cl-trailing-htab";
   }
+  // llhttp fails on the SP after "HTTP/1.2" (in a final or a 1xx head).
+  const absl::string_view before = rejection.before;
   if (reference == Reference::kLlhttp && rejection.reason == "Invalid HTTP version" &&
-      ours != nullptr && ours->version_minor > 1) {
+      before.size() >= 8 && absl::StartsWith(before.substr(before.size() - 8), "HTTP/1.") &&
+      before.back() >= '2' && before.back() <= '9') {
     return "llhttp-unknown-minor-version";
   }
   if (reference == Reference::kLlhttp && rejection.failed_in == FailedIn::kBody &&
@@ -268,7 +272,7 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
     if (byte == ' ' || byte == '\t') return "chunk-size-bws";
     // llhttp 8.1.0 stops on the name after a ';' that follows a value on
     // the same chunk-size line.
-    absl::string_view line = rejection.before;
+    absl::string_view line = before;
     line.remove_prefix(line.rfind('\n') == absl::string_view::npos ? 0 : line.rfind('\n') + 1);
     if (reference == Reference::kLlhttp && absl::EndsWith(line, ";") &&
         absl::StrContains(line.substr(0, line.size() - 1), '=')) {
@@ -278,16 +282,24 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
   return kUnexplained;
 }
 
-// A `name` field with a list element that is empty (",,") or starts with a
-// byte that cannot start a token.
+// A list element after which http-parser 2.9.4 stops matching Connection
+// tokens: an empty one (",,"), one starting with a byte that cannot start a
+// token, or a proper prefix of an option it knows ("clos,"), whose matcher
+// swallows the comma.
+bool IsOddListElement(absl::string_view item) {
+  item = absl::StripAsciiWhitespace(item);
+  if (item.empty() || !wire::IsTokenChar(item.front())) return true;
+  for (absl::string_view option : {"close", "keep-alive", "upgrade"}) {
+    if (item.size() < option.size() && absl::StartsWithIgnoreCase(option, item)) return true;
+  }
+  return false;
+}
+
 bool HasOddListElement(const FieldList& fields, absl::string_view name) {
   for (const auto& [field_name, value] : fields) {
-    if (!absl::EqualsIgnoreCase(field_name, name)) continue;
+    if (!absl::EqualsIgnoreCase(field_name, name) || !absl::StrContains(value, ',')) continue;
     for (absl::string_view item : absl::StrSplit(value, ',')) {
-      item = absl::StripAsciiWhitespace(item);
-      if (item.empty() ? absl::StrContains(value, ',') : !wire::IsTokenChar(item.front())) {
-        return true;
-      }
+      if (IsOddListElement(item)) return true;
     }
   }
   return false;
