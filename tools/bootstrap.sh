@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes `bazel test //...` work offline on Debian 12 (bookworm): installs Debian's
-# Bazel 4.2.3 (bazel-bootstrap) and clang-14, fetches Abseil's and GoogleTest's
-# sources from Debian's source packages, and writes the git-ignored
+# Bazel 4.2.3 (bazel-bootstrap) and clang-14, fetches Abseil's, GoogleTest's and
+# http-parser's sources from Debian's source packages, installs node-llhttp
+# (llhttp's generated C sources, for //fuzz), and writes the git-ignored
 # offline.bazelrc that .bazelrc try-imports.
 #
 # Needs root and Debian's package archive; nothing else from the network.
@@ -23,12 +24,14 @@ PACKAGES=(
   bazel-bootstrap bazel-bootstrap-source bazel-platforms bazel-skylib
   clang libclang-rt-14-dev llvm python3
   libcurl4-openssl-dev libcpp-httplib-dev   # the benchmark's peers (bench/)
+  node-llhttp   # C sources of llhttp (fuzz/third_party/llhttp.bzl); pulls no nodejs
 )
 # Bazel repository name -> Debian source package.
 declare -A DEB_SOURCE=(
   [com_google_absl]=abseil
   [com_google_googletest]=googletest
   [com_googlesource_code_re2]=re2
+  [http_parser]=http-parser
 )
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -92,7 +95,7 @@ for d in "$MOCK/rules_cc" "$MOCK/rules_java" "$MOCK/rules_proto" \
   [ -d "$d" ] || die "missing $d (from bazel-bootstrap-source / bazel-platforms / bazel-skylib)"
 done
 
-# 3. Sources of Abseil and GoogleTest.
+# 3. Sources of the http_archives in DEB_SOURCE.
 mkdir -p "$CACHE/debsrc" "$CACHE/distdir" "$CACHE/repos"
 orig_of() { compgen -G "$CACHE/debsrc/${1}_*.orig.tar.*" | head -n1 || true; }
 need=()

@@ -9,17 +9,27 @@ Under --config=fuzz it links libFuzzer (-fsanitize=fuzzer):
   bazel run  --config=fuzz //fuzz:NAME     fuzzes for 60 s into a writable
       copy of the corpus in fuzz-out/NAME/ (crash files land there too);
       libFuzzer flags go after `--` and override the defaults.
+An optional `dict` (a libFuzzer dictionary file) is passed as -dict= under
+`bazel run` unless the user passes one.
 A fuzz target must not define LLVMFuzzerInitialize: the run defaults use it.
 """
 
 load("@rules_cc//cc:defs.bzl", "cc_test")
 
-def cc_fuzz_test(name, srcs, corpus, deps = [], tags = [], **kwargs):
+def cc_fuzz_test(name, srcs, corpus, deps = [], tags = [], dict = None, **kwargs):
     corpus_name = name + "_corpus"
     native.filegroup(
         name = corpus_name,
         srcs = corpus,
     )
+
+    # Launcher flags ("--", which libFuzzer ignores and replay skips) come
+    # first, then the seeds.
+    launcher_flags = ["--seed_count=%d" % len(corpus)]
+    data = [":" + corpus_name]
+    if dict:
+        launcher_flags.append("--dict=$(location %s)" % dict)
+        data.append(dict)
     cc_test(
         name = name,
         srcs = srcs,
@@ -31,9 +41,9 @@ def cc_fuzz_test(name, srcs, corpus, deps = [], tags = [], **kwargs):
             "//tools/fuzzing:libfuzzer": ["-fsanitize=fuzzer"],
             "//conditions:default": [],
         }),
-        data = [":" + corpus_name],
+        data = data,
         # The seed count lets `bazel run` tell seeds from the user's own arguments.
-        args = ["--seed_count=%d" % len(corpus), "$(locations :%s)" % corpus_name],
+        args = launcher_flags + ["$(locations :%s)" % corpus_name],
         tags = tags + ["fuzz_target"],
         **kwargs
     )

@@ -69,6 +69,10 @@ absl::StatusOr<std::optional<uint64_t>> ParseContentLength(const Headers& header
   return result;
 }
 
+absl::Status CheckFramingHeaders(const Headers& headers) {
+  return FramingFromHeaders(headers, false).status();
+}
+
 absl::StatusOr<BodyFraming> ResponseBodyFraming(const ResponseHead& head,
                                                 absl::string_view request_method) {
   // Validate the framing headers even when no body follows: a HEAD or 304

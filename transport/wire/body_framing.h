@@ -26,6 +26,10 @@ struct BodyFraming {
 // an error naming the conflict.
 absl::StatusOr<std::optional<uint64_t>> ParseContentLength(const Headers& headers);
 
+// OK if Transfer-Encoding and Content-Length are valid, alone and together,
+// by the rules below; for heads that have no body, such as 1xx.
+absl::Status CheckFramingHeaders(const Headers& headers);
+
 // The framing of a response to a request with `request_method`. HEAD
 // responses and 1xx/204/304 have no body; Content-Length together with
 // Transfer-Encoding is rejected (request smuggling), as is any

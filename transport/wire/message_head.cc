@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "transport/wire/body_framing.h"
 
 namespace h1::wire {
 namespace {
@@ -43,6 +44,16 @@ bool HasControlBytes(absl::string_view s) {
     if (c == '\r' || c == '\n' || c == '\0') return true;
   }
   return false;
+}
+
+// A field value is VCHAR, obs-text, SP and HTAB (RFC 9110 5.5): every other
+// control byte is refused, as Go's textproto does.
+bool IsFieldValue(absl::string_view s) {
+  for (char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f) return false;
+  }
+  return true;
 }
 
 absl::StatusOr<int> ParseVersion(absl::string_view version, absl::string_view line) {
@@ -111,8 +122,10 @@ absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget,
     for (char c : name) {
       if (!IsTokenChar(c)) return Malformed("header name", *line);
     }
+    // Only OWS (SP, HTAB) surrounds a value; any other byte there is part
+    // of it, and a control byte fails the check below.
     absl::string_view value = TrimFieldValue(absl::string_view(*line).substr(colon + 1));
-    if (HasControlBytes(value)) return Malformed("header value", *line);
+    if (!IsFieldValue(value)) return Malformed("header value", *line);
     headers.Add(std::string(name), std::string(value));
   }
 }
@@ -137,6 +150,10 @@ absl::StatusOr<ResponseHead> ReadFinalResponseHead(BufferedReader& in, size_t ma
       return absl::UnimplementedError("server switched protocols (101); not supported");
     }
     if (head->status >= 200) return head;
+    // No body follows a 1xx, but its framing fields are checked all the
+    // same, as Go does: a server that sends bad ones cannot be trusted with
+    // the next head either.
+    if (absl::Status framing = CheckFramingHeaders(head->headers); !framing.ok()) return framing;
     if (interim == kMaxInterimResponses) {
       return absl::InvalidArgumentError(
           absl::StrCat("more than ", kMaxInterimResponses, " interim 1xx responses"));

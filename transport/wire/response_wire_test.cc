@@ -168,6 +168,33 @@ const std::vector<Case>& Cases() {
        {.error = "obsolete line folding"}},
       {"nul_in_value", "GET", std::string("HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", 27),
        {.error = "malformed header value"}},
+      // Every control byte but HTAB, as Go's textproto and both Node parsers
+      // check (found by //fuzz:response_differential_fuzzer).
+      {"vertical_tab_in_value", "GET", "HTTP/1.1 200 OK\r\nX: a\vb\r\n\r\n",
+       {.error = "malformed header value"}},
+      {"del_in_value", "GET", "HTTP/1.1 200 OK\r\nX: a\x7f\r\nContent-Length: 0\r\n\r\n",
+       {.error = "malformed header value"}},
+      // Only SP and HTAB are trimmed from a value: a control byte at its
+      // edge, a bare CR before the line's CRLF included, is refused too.
+      {"vertical_tab_ending_value", "GET", "HTTP/1.1 200 OK\r\nX: a\v\r\n\r\n",
+       {.error = "malformed header value"}},
+      {"bare_cr_ending_value", "GET",
+       "HTTP/1.1 200 OK\r\nContent-Length: 1\r\r\n\r\nx", {.error = "malformed header value"}},
+      {"bare_cr_starting_value", "GET",
+       "HTTP/1.1 200 OK\r\nContent-Length: \r1\r\n\r\nx", {.error = "malformed header value"}},
+      {"control_byte_in_trailer", "GET",
+       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: \x01\r\n\r\n",
+       {.error = "chunked trailer: malformed header value"}},
+      // A 1xx head's framing fields are checked as a final head's, as Go does
+      // (found by //fuzz:response_differential_fuzzer).
+      {"interim_with_invalid_content_length", "GET",
+       "HTTP/1.1 100 Continue\r\nContent-Length: x\r\n\r\n"
+       "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+       {.error = "invalid Content-Length"}},
+      {"interim_with_unsupported_transfer_encoding", "GET",
+       "HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: gzip\r\n\r\n"
+       "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+       {.error = "unsupported Transfer-Encoding"}},
       {"conflicting_content_length", "GET",
        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nhi",
        {.error = "conflicting Content-Length values 2 and 3"}},
