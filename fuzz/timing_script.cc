@@ -145,10 +145,11 @@ Reaction DecodeReaction(FuzzedDataProvider& in, const ClientRequest& request) {
 std::string Pattern(uint64_t length, int seed, char base) {
   std::string cycle(26, '\0');
   for (int i = 0; i < 26; ++i) cycle[i] = static_cast<char>(base + (i * 7 + seed * 5) % 26);
-  std::string bytes;
+  std::string bytes = std::move(cycle);
   bytes.reserve(length);
-  while (bytes.size() + cycle.size() <= length) bytes += cycle;
-  bytes.append(cycle, 0, length - bytes.size());
+  // Doubling: a few large copies instead of one per cycle.
+  while (bytes.size() < length) bytes.append(bytes, 0, std::min(bytes.size(), length - bytes.size()));
+  bytes.resize(length);
   return bytes;
 }
 
