@@ -124,8 +124,7 @@ std::shared_ptr<Connection> Connection::Start(uint64_t id, std::string pool_key,
       new Connection(id, std::move(pool_key), std::move(socket), options, std::move(pool)));
   // Registered before the threads start, so a test never misses one.
   auto start = [&conn](const char* role, void (Connection::*loop)()) {
-    auto registration =
-        std::make_unique<ThreadRegistry::Scoped>(absl::StrCat("h1-", role, "-", conn->id_));
+    ThreadRegistry::Scoped registration(absl::StrCat("h1-", role, "-", conn->id_));
     std::thread([registration = std::move(registration), self = conn, loop]() mutable {
       // Declared in this order so the connection (and its socket) is released
       // before the thread leaves the registry.

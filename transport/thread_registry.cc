@@ -2,6 +2,7 @@
 #include "transport/thread_registry.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace h1 {
 
@@ -38,7 +39,11 @@ ThreadRegistry::Scoped::Scoped(std::string name, ThreadRegistry& registry)
   registry_.live_.emplace(id_, std::move(name));
 }
 
+ThreadRegistry::Scoped::Scoped(Scoped&& other) noexcept
+    : registry_(other.registry_), id_(std::exchange(other.id_, -1)) {}
+
 ThreadRegistry::Scoped::~Scoped() {
+  if (id_ < 0) return;
   absl::MutexLock lock(&registry_.mu_);
   registry_.live_.erase(id_);
 }

@@ -36,12 +36,18 @@ class ThreadRegistry {
    public:
     explicit Scoped(std::string name, ThreadRegistry& registry = Global());
     ~Scoped();
+    // Movable, so a registration made before a thread starts can be handed
+    // to it by value: no heap object of the thread's outlives its
+    // unregistering (a leak check that runs as the count reaches zero must
+    // find nothing of it).
+    Scoped(Scoped&& other) noexcept;
     Scoped(const Scoped&) = delete;
     Scoped& operator=(const Scoped&) = delete;
+    Scoped& operator=(Scoped&&) = delete;
 
    private:
     ThreadRegistry& registry_;
-    int id_;
+    int id_;  // -1 once moved from.
   };
 
  private:
