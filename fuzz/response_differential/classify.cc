@@ -126,6 +126,17 @@ bool AnyValueContains(const FieldList& fields, absl::string_view name, char c) {
   });
 }
 
+// Whether a `name` field lists `option` among its comma-separated elements.
+bool ListsOption(const FieldList& fields, absl::string_view name, absl::string_view option) {
+  for (const auto& [field_name, value] : fields) {
+    if (!absl::EqualsIgnoreCase(field_name, name)) continue;
+    for (absl::string_view item : absl::StrSplit(value, ',')) {
+      if (absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(item), option)) return true;
+    }
+  }
+  return false;
+}
+
 // Why we rejected what `theirs` (its response, if it got that far) read.
 std::string KindOfOurRejection(Reference reference, absl::string_view error,
                                const ParsedResponse* theirs) {
@@ -320,6 +331,11 @@ std::string KindOfKeepAliveDifference(const ParsedResponse& ours, const ParsedRe
   if (!ours.keep_alive && ours.version_minor == 0 &&
       CountFields(ours.headers, "Transfer-Encoding") > 0) {
     return "http10-transfer-encoding";
+  }
+  if (!ours.keep_alive && ours.version_minor == 0 &&
+      ListsOption(ours.headers, "Connection", "close") &&
+      ListsOption(ours.headers, "Connection", "keep-alive")) {
+    return "http10-keep-alive-and-close";
   }
   if (CountFields(ours.headers, "Proxy-Connection") > 0) return "proxy-connection";
   // Ours has dropped the whitespace around the value; the reference's has it.
