@@ -251,9 +251,9 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
   }
   const bool length_error =
       error == "HPE_INVALID_CONTENT_LENGTH" || error == "HPE_UNEXPECTED_CONTENT_LENGTH";
-  if (length_error || error == "HPE_INVALID_TRANSFER_ENCODING") {
-    if (rejection.failed_in == FailedIn::kInterimHead) return "interim-framing-headers";
-    if (rejection.failed_in == FailedIn::kTrailers) return "trailer-framing-fields";
+  if ((length_error || error == "HPE_INVALID_TRANSFER_ENCODING") &&
+      rejection.failed_in == FailedIn::kTrailers) {
+    return "trailer-framing-fields";
   }
   if (reference == Reference::kHttpParser && error == "HPE_UNEXPECTED_CONTENT_LENGTH" &&
       ours != nullptr && CountFields(ours->headers, "Transfer-Encoding") == 0 &&
@@ -262,10 +262,14 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
       })) {
     return "http-parser-te-prefix-name";
   }
-  if (length_error && rejection.failed_in == FailedIn::kHead && ours != nullptr) {
-    if (byte == ',' || CountFields(ours->headers, "Content-Length") > 1) {
-      return "cl-list-of-equal-values";
-    }
+  // We check a 1xx head's framing fields as a final head's, so the same
+  // differences apply there; but `ours` is the final response, without the
+  // 1xx head's fields, and a repeated Content-Length shows in the error.
+  if (length_error && in_head && ours != nullptr) {
+    const bool repeated = rejection.failed_in == FailedIn::kInterimHead
+                              ? error == "HPE_UNEXPECTED_CONTENT_LENGTH"
+                              : CountFields(ours->headers, "Content-Length") > 1;
+    if (byte == ',' || repeated) return "cl-list-of-equal-values";
     if (byte == '\t') return "cl-trailing-htab";
   }
   // llhttp fails on the SP after "HTTP/1.2" (in a final or a 1xx head).
