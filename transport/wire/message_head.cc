@@ -46,16 +46,6 @@ bool HasControlBytes(absl::string_view s) {
   return false;
 }
 
-// A field value is VCHAR, obs-text, SP and HTAB (RFC 9110 5.5): every other
-// control byte is refused, as Go's textproto does.
-bool IsFieldValue(absl::string_view s) {
-  for (char c : s) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && c != '\t') || byte == 0x7f) return false;
-  }
-  return true;
-}
-
 absl::StatusOr<int> ParseVersion(absl::string_view version, absl::string_view line) {
   if (version.size() != 8 || !absl::StartsWith(version, "HTTP/1.") ||
       !absl::ascii_isdigit(version[7])) {
@@ -104,6 +94,14 @@ absl::StatusOr<ResponseHead> ReadResponseHeadWithin(BufferedReader& in, size_t& 
 bool IsTokenChar(char c) {
   return absl::ascii_isalnum(c) || absl::string_view("!#$%&'*+-.^_`|~").find(c) !=
                                        absl::string_view::npos;
+}
+
+bool IsFieldValue(absl::string_view s) {
+  for (char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f) return false;
+  }
+  return true;
 }
 
 absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget,

@@ -60,6 +60,10 @@ absl::StatusOr<Headers> ReadHeaderFields(BufferedReader& in, size_t& budget,
 // True for the bytes of an RFC 9110 token (method, header name).
 bool IsTokenChar(char c);
 
+// True if `s` may be a field value: VCHAR, obs-text, SP and HTAB (RFC 9110
+// 5.5); every other control byte is refused, as Go's textproto does.
+bool IsFieldValue(absl::string_view s);
+
 }  // namespace h1::wire
 
 #endif  // H1_TRANSPORT_WIRE_MESSAGE_HEAD_H_

@@ -8,11 +8,10 @@
 namespace h1::wire {
 namespace {
 
-// Control bytes (RFC 5234 CTL): never sent. `allow_tab` for header values,
-// where HTAB is field whitespace.
-bool IsControl(char c, bool allow_tab) {
+// Control bytes (RFC 5234 CTL): never sent in a request-target.
+bool IsControl(char c) {
   const auto byte = static_cast<unsigned char>(c);
-  return (byte < 0x20 && !(allow_tab && c == '\t')) || byte == 0x7f;
+  return byte < 0x20 || byte == 0x7f;
 }
 
 absl::Status Invalid(absl::string_view what, absl::string_view why, absl::string_view value) {
@@ -34,16 +33,14 @@ absl::Status ValidateRequestHead(const RequestHead& head) {
   if (absl::Status s = CheckToken("method", head.method); !s.ok()) return s;
   for (char c : head.target) {
     if (c == ' ') return Invalid("path", "contains a space", head.target);
-    if (IsControl(c, /*allow_tab=*/false)) {
+    if (IsControl(c)) {
       return Invalid("path", "contains a control byte", head.target);
     }
   }
   for (const auto& [name, value] : head.headers.fields()) {
     if (absl::Status s = CheckToken("header name", name); !s.ok()) return s;
-    for (char c : value) {
-      if (IsControl(c, /*allow_tab=*/true)) {
-        return Invalid(absl::StrCat("header ", name), "contains a control byte", value);
-      }
+    if (!IsFieldValue(value)) {
+      return Invalid(absl::StrCat("header ", name), "contains a control byte", value);
     }
   }
   return absl::OkStatus();
