@@ -56,13 +56,16 @@ bool IsControl(char c) {
 }
 
 // "na me : value": a field name of token bytes with SP or HTAB among them.
-// Our message quotes 80 bytes of the line: a longer name has no colon there.
+// Our message quotes 80 bytes of the line: a longer name has no colon there,
+// and if those 80 are token bytes, the byte we refused lies beyond them; a
+// reference that read the name accepts no other non-token byte in it.
 bool IsTokenWithWhitespace(absl::string_view line) {
   const size_t colon = line.find(':');
-  if (colon == absl::string_view::npos && line.size() < 80) return false;
+  const bool longer_than_quote = colon == absl::string_view::npos;
+  if (longer_than_quote && line.size() < 80) return false;
   const absl::string_view name = line.substr(0, colon);
   const auto is_whitespace = [](char c) { return c == ' ' || c == '\t'; };
-  return std::any_of(name.begin(), name.end(), is_whitespace) &&
+  return (longer_than_quote || std::any_of(name.begin(), name.end(), is_whitespace)) &&
          std::all_of(name.begin(), name.end(),
                      [&](char c) { return is_whitespace(c) || wire::IsTokenChar(c); });
 }
