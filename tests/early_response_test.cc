@@ -642,6 +642,61 @@ TEST(EarlyResponseTest, ResponseWinsOverAWriteError) {
   ExpectLiveThreadsAtMost(0);
 }
 
+// Gives `first` bytes, then fails once `fail` is notified.
+class FailingLaterBody final : public BodySource {
+ public:
+  FailingLaterBody(std::string first, absl::Notification& fail)
+      : first_(std::move(first)), fail_(fail) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (!first_.empty()) {
+      const size_t count = first_.copy(buf, n);
+      first_.erase(0, count);
+      return count;
+    }
+    fail_.WaitForNotification();
+    return absl::DataLossError("the body source failed");
+  }
+
+ private:
+  std::string first_;
+  absl::Notification& fail_;
+};
+
+// Found by the timing fuzzer: an early answer whose body the server
+// delimits by closing, and the request's body source fails while it is
+// read. The writer's error closes the connection, and the end of stream
+// that our own shutdown makes must not pass for the server's close: the
+// body was cut short, and reading it fails.
+TEST(EarlyResponseTest, OurCloseDoesNotEndABodyDelimitedByThePeersClose) {
+  absl::Notification fail;
+  absl::Notification writer_reported;
+  {
+    TransportOptions options;
+    options.dial = [](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      return std::make_unique<FakeConn>([](FakeConn& conn, absl::string_view, int write) {
+        if (write == 1) conn.Deliver("HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\nfirst");
+      });
+    };
+    options.test_hook = [&](HookPoint point, uint64_t, uint64_t) {
+      if (point == HookPoint::kWriterReported) writer_reported.Notify();
+    };
+    Transport transport(options);
+    Request post;
+    post.method = "POST";
+    post.url = "http://peer.test/upload";
+    post.body = std::make_unique<FailingLaterBody>("part of the upload", fail);
+    absl::StatusOr<Response> response = transport.RoundTrip(std::move(post));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 403);
+    fail.Notify();
+    writer_reported.WaitForNotification();
+    absl::StatusOr<std::string> body = response->body->ReadAll();
+    ASSERT_FALSE(body.ok()) << "a cut body passed as whole: \"" << *body << "\"";
+    EXPECT_THAT(body.status().message(), HasSubstr("the body source failed"));
+  }
+  ExpectLiveThreadsAtMost(0);
+}
+
 // A write error with no response at all is reported as the write error.
 TEST(EarlyResponseTest, WriteErrorWithoutResponseNamesTheWrite) {
   {

@@ -145,7 +145,7 @@ Connection::Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetCon
       options_(std::move(options)),
       pool_(std::move(pool)),
       socket_(std::move(socket)),
-      input_(socket_.get()),
+      input_(&socket_input_),
       writech_(1, closed_),
       reqch_(1, closed_),
       write_err_ch_(1, closed_),
@@ -182,6 +182,14 @@ bool Connection::CloseIfIdle(absl::Status reason) {
 void Connection::FinishClose() {
   socket_->Shutdown();
   if (std::shared_ptr<IdlePool> pool = pool_.lock()) pool->Remove(this);
+}
+
+absl::StatusOr<size_t> Connection::SocketInput::Read(char* buf, size_t n) {
+  absl::StatusOr<size_t> got = conn_.socket_->Read(buf, n);
+  if (!got.ok() || *got > 0 || !conn_.closed_.HasFired()) return got;
+  const absl::Status reason = conn_.close_reason();
+  return absl::Status(reason.code(),
+                      absl::StrCat("the connection was closed: ", reason.message()));
 }
 
 absl::Status Connection::close_reason() const {

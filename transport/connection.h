@@ -195,6 +195,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const ConnectionOptions options_;
   const std::weak_ptr<IdlePool> pool_;
   const std::unique_ptr<NetConn> socket_;
+
+  // The socket as the wire format reads it. After Close, a Read that finds
+  // the stream's end reports the close reason instead: that end is our own
+  // shutdown, not the peer's close, and must not end a body the peer
+  // delimits by closing (a cut body would pass as whole). Bytes that had
+  // arrived are still read. Thread-compatible, like the socket's reads.
+  class SocketInput final : public wire::ByteSource {
+   public:
+    explicit SocketInput(Connection& conn) : conn_(conn) {}
+    absl::StatusOr<size_t> Read(char* buf, size_t n) override;
+
+   private:
+    Connection& conn_;
+  };
+  SocketInput socket_input_{*this};
   // Used by the reader thread for heads and by the caller's thread for
   // bodies, never at once: the hand-offs go through the channels below.
   wire::BufferedReader input_;
