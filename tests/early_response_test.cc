@@ -642,6 +642,58 @@ TEST(EarlyResponseTest, ResponseWinsOverAWriteError) {
   ExpectLiveThreadsAtMost(0);
 }
 
+// Holds the reader once its first wait for input has ended, until
+// `resume`: a reader that poll() woke but that has not run yet, so has
+// neither flagged the input nor looked at the exchange.
+class ReaderHeldAfterWaking final : public ForwardingNetConn {
+ public:
+  ReaderHeldAfterWaking(std::unique_ptr<NetConn> inner, absl::Notification& resume)
+      : ForwardingNetConn(std::move(inner)), resume_(resume) {}
+  absl::Status AwaitInput(absl::Duration timeout) override {
+    absl::Status ready = ForwardingNetConn::AwaitInput(timeout);
+    if (ready.ok() && !held_) {
+      held_ = true;
+      resume_.WaitForNotification();
+    }
+    return ready;
+  }
+
+ private:
+  absl::Notification& resume_;
+  bool held_ = false;  // Only the reader waits for input.
+};
+
+// Found by review: a POST in two writes, answered while its last write is
+// in flight; the reader, woken, runs only after the writer has returned and
+// reported. The writer looks for the answer after its last write too, so
+// the answer is early however late the reader runs.
+TEST(EarlyResponseTest, AnswerDuringTheLastWriteIsEarlyHoweverLateTheReaderRuns) {
+  absl::Notification reported;
+  HookTable hooks;
+  hooks.On(HookPoint::kWriterReported, 1, 1, [&] { reported.Notify(); });
+  int dials = 0;
+  {
+    TransportOptions options;
+    options.test_hook = hooks.Hook();
+    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      if (++dials == 1) {
+        auto fake = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
+          if (write == 2) peer.Deliver(OkResponse("early"));  // Inside the last write.
+          if (write > 2) peer.Deliver(OkResponse("reused"));
+        });
+        return std::make_unique<ReaderHeldAfterWaking>(std::move(fake), reported);
+      }
+      return std::make_unique<FakeConn>(
+          [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
+    };
+    Transport transport(options);
+    ExpectEarlyAnswerThenFreshConnection(
+        transport, Post("http://peer.test/", std::string(100 * 1024, 'z')));
+    EXPECT_EQ(dials, 2);
+  }
+  ExpectLiveThreadsAtMost(0);
+}
+
 // Gives `first` bytes, then fails once `fail` is notified.
 class FailingLaterBody final : public BodySource {
  public:

@@ -346,8 +346,9 @@ absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySo
   };
   // Writes `pieces` (`last` if they complete the request). An answer (or a
   // close) that has begun before the first write cannot be to this request:
-  // it goes back whole. One that has begun before the last write came
-  // before the request was complete: early.
+  // it goes back whole. One that has begun before the last write returned
+  // came before the request with a body was complete: early. That is looked
+  // for on both sides of the last write, as the reader may not have run yet.
   const auto write = [&](std::initializer_list<absl::string_view> pieces,
                          bool last) -> absl::Status {
     if (!head.empty()) {
@@ -365,6 +366,7 @@ absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySo
     if (!status.ok() && !head.empty() && written == 0) {
       return give_back(WithContext("writing request", status));
     }
+    if (last && exchange.has_body && AnswerHasBegun()) exchange.MarkAnsweredEarly();
     if (!head.empty()) exchange.FirstWriteReturned();
     head = {};
     unsent = {};
