@@ -23,8 +23,9 @@ constexpr char kUsage[] = R"(usage: h1fetch [flags] REQUEST...
 Runs each REQUEST in order through ONE h1::Transport, so connections are
 reused as the transport allows. A REQUEST is one argument:
 
-  "METHOD URL [body=BYTES] [sleep_before_ms=N]"
+  "[METHOD] URL [body=BYTES] [sleep_before_ms=N]"
 
+  METHOD             GET if the request starts with its URL
   body=N             send N 'x' bytes as the body, with Content-Length
   sleep_before_ms=N  sleep N ms before sending this request
 
@@ -45,7 +46,7 @@ flags:
                                      long after the request is written (0,
                                      the default: no limit)
   --max_idle_per_host=N              idle connections kept per host (default 2)
-  --verbose                          connection events on stderr
+  -v, --verbose                      connection events on stderr
   --help                             this text
 )";
 
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
-    } else if (arg == "--verbose") {
+    } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
     } else if (absl::ConsumePrefix(&arg, "--response_header_timeout=")) {
       if (!absl::SimpleAtod(arg, &seconds) || seconds < 0) {

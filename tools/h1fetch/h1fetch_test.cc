@@ -126,6 +126,16 @@ TEST(H1fetchTest, ZeroHeaderTimeoutMeansNoLimit) {
   EXPECT_THAT(run.lines[0], HasSubstr(R"("status":200,"body_bytes":4,"body":"fine","error":null)"));
 }
 
+// As with curl: a bare URL is a GET; -v is --verbose.
+TEST(H1fetchTest, ABareUrlIsAGetAndVIsVerbose) {
+  TestServer server(AnswerEvery(OkResponse("bare")));
+  const RunResult run = RunH1fetch({"-v", server.Url("/")});
+  EXPECT_EQ(run.exit_code, 0);
+  ASSERT_EQ(run.lines.size(), 1u);
+  EXPECT_THAT(run.lines[0], HasSubstr(R"("method":"GET","status":200,"body_bytes":4,"body":"bare")"));
+  EXPECT_EQ(server.requests().at(0).method, "GET");
+}
+
 TEST(H1fetchTest, BadUsageExitsTwo) {
   EXPECT_EQ(RunH1fetch({"--response_header_timeout=-1", "GET http://127.0.0.1:1/"}).exit_code,
             2);

@@ -80,9 +80,11 @@ absl::StatusOr<std::string> ReadJsonValue(absl::string_view& in, bool* is_string
 
 absl::StatusOr<RequestSpec> ParseRequestSpec(absl::string_view arg) {
   std::vector<absl::string_view> words = absl::StrSplit(arg, ' ', absl::SkipEmpty());
+  // A request that starts with its URL is a GET, as with curl.
+  if (!words.empty() && absl::StrContains(words[0], "://")) words.insert(words.begin(), "GET");
   if (words.size() < 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request \"", arg, "\": expected \"METHOD URL [body=BYTES] [sleep_before_ms=N]\""));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request \"", arg, "\": expected \"[METHOD] URL [body=BYTES] [sleep_before_ms=N]\""));
   }
   RequestSpec spec{std::string(words[0]), std::string(words[1])};
   for (size_t i = 2; i < words.size(); ++i) {

@@ -19,8 +19,19 @@ TEST(RequestSpecTest, ParsesMethodUrlAndOptions) {
   EXPECT_EQ(ParseRequestSpec("GET http://h/")->body_bytes, std::nullopt);
 }
 
+TEST(RequestSpecTest, ABareUrlIsAGet) {
+  absl::StatusOr<RequestSpec> spec = ParseRequestSpec("http://h:1/small");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->method, "GET");
+  EXPECT_EQ(spec->url, "http://h:1/small");
+  absl::StatusOr<RequestSpec> with_options = ParseRequestSpec("http://h/ sleep_before_ms=5");
+  ASSERT_TRUE(with_options.ok()) << with_options.status();
+  EXPECT_EQ(with_options->method, "GET");
+  EXPECT_EQ(with_options->sleep_before, absl::Milliseconds(5));
+}
+
 TEST(RequestSpecTest, RejectsMalformedWords) {
-  EXPECT_THAT(ParseRequestSpec("GET").status().message(), HasSubstr("expected \"METHOD URL"));
+  EXPECT_THAT(ParseRequestSpec("GET").status().message(), HasSubstr("expected \"[METHOD] URL"));
   EXPECT_THAT(ParseRequestSpec("GET http://h/ body=ten").status().message(),
               HasSubstr("unknown or malformed word \"body=ten\""));
   EXPECT_THAT(ParseRequestSpec("GET http://h/ retries=3").status().message(),
