@@ -1,6 +1,7 @@
 // Bad input and adversarial servers: every failure is an absl::Status that
 // names its cause; nothing crashes, hangs, or reuses a poisoned connection.
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -51,6 +52,12 @@ TEST(ErrorsTest, InvalidRequestsFailBeforeAnyDial) {
     Request derived = Get("http://127.0.0.1:1/");
     derived.headers.Add("Content-Length", "5");
     EXPECT_THAT(error_of(std::move(derived)), HasSubstr("do not set the Content-Length header"));
+    Request host_header = Get("http://127.0.0.1:1/");
+    host_header.headers.Add("Host", "other.test");
+    EXPECT_THAT(error_of(std::move(host_header)), HasSubstr("set Request::host"));
+    Request injected_host = Get("http://127.0.0.1:1/");
+    injected_host.host = "a.test\r\nInjected: yes";
+    EXPECT_THAT(error_of(std::move(injected_host)), HasSubstr("header Host contains a control byte"));
   }
   EXPECT_EQ(dialer.dials(), 0);
   ExpectNothingLeaked(dialer);
@@ -299,6 +306,49 @@ TEST(ErrorsTest, ChunkedUploadWhenLengthIsUnknown) {
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].headers.Get("Transfer-Encoding"), "chunked");
   EXPECT_EQ(server.requests()[0].body, std::string(200 * 1024, 'c'));
+}
+
+// Go's Request.Host: sent instead of the URL's host[:port]; the connection
+// still goes to the URL's address.
+TEST(ErrorsTest, RequestHostIsSentAsTheHostHeader) {
+  TestServer server([](PeerConn& conn) {
+    while (conn.ReadRequest().ok()) ASSERT_TRUE(conn.Write(OkResponse("hi")).ok());
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    Request request = Get(server.Url("/vhost"));
+    request.host = "virtual.test:8443";
+    absl::StatusOr<Response> response = transport.RoundTrip(std::move(request));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(ReadBody(*response), "hi");
+  }
+  ExpectNothingLeaked(dialer);
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].headers.GetAll("Host"),
+            std::vector<std::string>{"virtual.test:8443"});
+}
+
+// ReadAll's limit: a body at the limit is read; one byte more fails, and
+// says so.
+TEST(ErrorsTest, ReadAllFailsPastItsLimit) {
+  TestServer server([](PeerConn& conn) {
+    while (conn.ReadRequest().ok()) ASSERT_TRUE(conn.Write(OkResponse("0123456789")).ok());
+  });
+  RecordingDialer dialer;
+  {
+    Transport transport(TestOptions(dialer));
+    absl::StatusOr<Response> at_limit = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(at_limit.ok()) << at_limit.status();
+    EXPECT_EQ(at_limit->body->ReadAll(10).value_or("failed"), "0123456789");
+    absl::StatusOr<Response> over = transport.RoundTrip(Get(server.Url("/")));
+    ASSERT_TRUE(over.ok()) << over.status();
+    absl::StatusOr<std::string> body = over->body->ReadAll(9);
+    ASSERT_FALSE(body.ok());
+    EXPECT_TRUE(absl::IsResourceExhausted(body.status())) << body.status();
+    EXPECT_THAT(body.status().message(), HasSubstr("body longer than the limit of 9 bytes"));
+  }
+  ExpectNothingLeaked(dialer);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "transport/wire/headers.h"
+#include "transport/headers.h"
 
 namespace h1 {
 
@@ -39,7 +39,7 @@ struct Request {
   std::string url;
   // Sent as given, after Host. Do not set Host, Content-Length or
   // Transfer-Encoding: the Transport derives them.
-  wire::Headers headers;
+  Headers headers;
   // Null for no body.
   std::unique_ptr<BodySource> body;
   // With a body: sent as Content-Length if set; otherwise the body is sent
@@ -47,6 +47,10 @@ struct Request {
   // once more before the request's last write, and a byte more fails the
   // request before the server has all of it.
   std::optional<uint64_t> content_length;
+  // Sent as the Host header instead of the URL's host[:port] if not empty
+  // (Go's Request.Host): a virtual host on an address. Checked like any
+  // header value.
+  std::string host;
 };
 
 // Convenience constructors.

@@ -5,6 +5,10 @@
 
 namespace h1 {
 
-absl::StatusOr<std::string> ResponseBody::ReadAll() { return wire::ReadToEnd(*this); }
+absl::StatusOr<std::string> ResponseBody::ReadAll(size_t max_bytes) {
+  absl::StatusOr<std::string> all = wire::ReadToEnd(*this, max_bytes);
+  if (!all.ok()) Close();
+  return all;
+}
 
 }  // namespace h1

@@ -4,13 +4,14 @@
 #define H1_TRANSPORT_RESPONSE_H_
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "transport/wire/headers.h"
+#include "transport/headers.h"
 
 namespace h1 {
 
@@ -39,17 +40,19 @@ class ResponseBody {
   // already arrived. A Read afterwards fails.
   virtual void Close() = 0;
   // Chunked trailers, once the end was reached.
-  virtual const wire::Headers& trailers() const = 0;
+  virtual const Headers& trailers() const = 0;
 
-  // Reads the rest of the body.
-  absl::StatusOr<std::string> ReadAll();
+  // Reads the rest of the body. Past `max_bytes` it stops, closes the body
+  // (as Close does) and fails with RESOURCE_EXHAUSTED.
+  absl::StatusOr<std::string> ReadAll(
+      size_t max_bytes = std::numeric_limits<size_t>::max());
 };
 
 struct Response {
   int status = 0;
   std::string reason;
   int version_minor = 1;
-  wire::Headers headers;
+  Headers headers;
   // The declared Content-Length, also for HEAD responses.
   std::optional<uint64_t> content_length;
   std::unique_ptr<ResponseBody> body;  // Never null.

@@ -37,7 +37,7 @@ wire::RequestHead OutgoingHead(const Request& request, const HttpUrl& url,
   wire::RequestHead head;
   head.method = request.method;
   head.target = url.target;
-  head.headers.Add("Host", url.HostHeader());
+  head.headers.Add("Host", request.host.empty() ? url.HostHeader() : request.host);
   for (const auto& [name, value] : request.headers.fields()) head.headers.Add(name, value);
   if (request.body != nullptr) {
     if (request.content_length.has_value()) {
@@ -60,8 +60,11 @@ absl::Status Validate(const Request& request, const wire::RequestHead& head) {
   if (absl::Status s = wire::ValidateRequestHead(head); !s.ok()) return s;
   for (const char* derived : {"Host", "Content-Length", "Transfer-Encoding"}) {
     if (request.headers.Has(derived)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid request: do not set the ", derived, " header; the transport derives it"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid request: do not set the ", derived,
+                       " header; the transport derives it",
+                       absl::string_view(derived) == "Host" ? " (set Request::host to send another)"
+                                                             : ""));
     }
   }
   if (request.body == nullptr && request.content_length.value_or(0) != 0) {

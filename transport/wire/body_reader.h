@@ -7,10 +7,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "transport/wire/body_framing.h"
 #include "transport/wire/buffered_reader.h"
@@ -56,30 +58,25 @@ class BodyReader {
   absl::Status error_;
 };
 
-// Reads from `reader` until its Read returns 0, handing each piece to
-// `sink(absl::string_view)`. Serves any reader with
-// `absl::StatusOr<size_t> Read(char*, size_t)`: BodyReader,
+// Reads from `reader` until its Read returns 0, into a string; past
+// `max_bytes` it stops and fails with RESOURCE_EXHAUSTED. Serves any reader
+// with `absl::StatusOr<size_t> Read(char*, size_t)`: BodyReader,
 // h1::ResponseBody, a ByteSource.
-template <typename Reader, typename Sink>
-absl::Status ReadEach(Reader& reader, Sink&& sink) {
+template <typename Reader>
+absl::StatusOr<std::string> ReadToEnd(Reader& reader,
+                                       size_t max_bytes = std::numeric_limits<size_t>::max()) {
+  std::string all;
   char buf[16 * 1024];
   for (;;) {
     absl::StatusOr<size_t> n = reader.Read(buf, sizeof(buf));
     if (!n.ok()) return n.status();
-    if (*n == 0) return absl::OkStatus();
-    sink(absl::string_view(buf, *n));
+    if (*n == 0) return all;
+    if (*n > max_bytes - all.size()) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("body longer than the limit of ", max_bytes, " bytes"));
+    }
+    all.append(buf, *n);
   }
-}
-
-// Reads from `reader` (as ReadEach) until its end, into a string.
-template <typename Reader>
-absl::StatusOr<std::string> ReadToEnd(Reader& reader) {
-  std::string all;
-  absl::Status status = ReadEach(reader, [&all](absl::string_view piece) {
-    all.append(piece.data(), piece.size());
-  });
-  if (!status.ok()) return status;
-  return all;
 }
 
 }  // namespace h1::wire

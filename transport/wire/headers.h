@@ -19,9 +19,15 @@ class Headers {
   Headers() = default;
   Headers(std::initializer_list<Field> fields) : fields_(fields) {}
 
+  // Appends a field; earlier fields of the same name stay.
   void Add(std::string name, std::string value) {
     fields_.emplace_back(std::move(name), std::move(value));
   }
+  // Replaces every `name` field with this one, where the first of them was
+  // (at the end if there was none), as Go's Header.Set.
+  void Set(std::string name, std::string value);
+  // Removes every `name` field.
+  void Del(absl::string_view name);
   // The first value of `name`, if any.
   std::optional<std::string> Get(absl::string_view name) const;
   // Every value of `name`, in order.
@@ -31,7 +37,11 @@ class Headers {
   // as in "Connection: keep-alive, close".
   bool HasToken(absl::string_view name, absl::string_view token) const;
 
+  // The fields in order, as (name, value) pairs: for (const auto& [name,
+  // value] : headers).
   const std::vector<Field>& fields() const { return fields_; }
+  std::vector<Field>::const_iterator begin() const { return fields_.begin(); }
+  std::vector<Field>::const_iterator end() const { return fields_.end(); }
   size_t size() const { return fields_.size(); }
   bool operator==(const Headers& other) const { return fields_ == other.fields_; }
 
