@@ -41,7 +41,8 @@ struct Rejection {
   // References: where in the stream, and at which byte, they failed.
   size_t offset = 0;
   std::optional<char> byte;
-  std::string before;  // Up to 256 bytes before `offset`.
+  // The stream before `offset`, whole: a line of any length is in it.
+  std::string before;
   FailedIn failed_in = FailedIn::kHead;
   // References: the failing message ended the connection on an interim 1xx
   // head that did not allow keep-alive.

@@ -1,16 +1,9 @@
 // See reference_collector.h.
 #include "fuzz/response_differential/reference_collector.h"
 
-#include <algorithm>
 #include <utility>
 
 namespace h1::fuzz {
-namespace {
-
-// Enough to hold the line a reference failed in, for the classifier.
-constexpr size_t kContextBytes = 256;
-
-}  // namespace
 
 void ReferenceCollector::OnMessageBegin() {
   current_ = ParsedResponse{};
@@ -72,8 +65,7 @@ void ReferenceCollector::Fail(std::string error, std::string reason, size_t offs
   rejection.reason = std::move(reason);
   rejection.offset = offset;
   if (offset < exchange_.bytes.size()) rejection.byte = exchange_.bytes[offset];
-  const size_t context = std::min<size_t>(offset, kContextBytes);
-  rejection.before = exchange_.bytes.substr(offset - context, context);
+  rejection.before = exchange_.bytes.substr(0, offset);
   if (in_trailers) {
     rejection.failed_in = FailedIn::kTrailers;
   } else if (in_message_ && headers_done_) {
