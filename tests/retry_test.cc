@@ -190,7 +190,7 @@ TEST(RetryTest, PostIsRetriedWhenNotOneByteWasWritten) {
 // written: the writer never reads its body for a closed connection, and
 // the POST goes, whole, to a new connection; the caller never sees a 408.
 TEST(RetryTest, RequestQueuedWhenTheServerEndsTheConnectionGoesWholeElsewhere) {
-  for (const std::string last_words :
+  for (const std::string& last_words :
        {"", "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"}) {
     SCOPED_TRACE(last_words.empty() ? "close" : "408, then close");
     absl::Notification post_handed_over;
@@ -263,7 +263,7 @@ DialFunction PeersAnsweringFirstThenFresh(
 // connection for a GET. What arrived before the GET was taken
 // cannot answer it: it goes, whole, to a new connection.
 TEST(RetryTest, AnAnswerThatArrivedWhileIdleAnswersNoLaterRequest) {
-  for (const std::string last_words : {std::string(k408), std::string()}) {
+  for (const std::string& last_words : {std::string(k408), std::string()}) {
     SCOPED_TRACE(last_words.empty() ? "close" : "408, then close");
     absl::Notification next_handed_over;
     FakeConn* first = nullptr;
@@ -369,7 +369,7 @@ class FirstReadWaitsBody final : public BodySource {
 // writer to give the body back (its Read returns once the connection is
 // shut down) and sends the POST, whole, on a new connection.
 TEST(RetryTest, ConnectionEndingWhileTheWriterReadsTheBodyGivesTheRequestBackWhole) {
-  for (const std::string last_words : {std::string(k408), std::string()}) {
+  for (const std::string& last_words : {std::string(k408), std::string()}) {
     SCOPED_TRACE(last_words.empty() ? "close" : "408, then close");
     absl::Notification shut_down;
     FakeConn* first = nullptr;
