@@ -432,7 +432,10 @@ bool Connection::AwaitNextResponse() {
     bool idle;
     {
       absl::MutexLock lock(&mu_);
-      idle = expected_responses_ == 0;
+      // A connection is idle between exchanges, not before its first: the
+      // caller that dialled it is about to hand it its request, however
+      // long that takes (as in Go, the idle timer starts in the pool).
+      idle = expected_responses_ == 0 && requests_sent_ > 0;
     }
     // Waits for input without taking it. Until input_seen_ records that an
     // answer has begun, its bytes stay in the socket, where the writer looks

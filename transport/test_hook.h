@@ -17,6 +17,9 @@
 namespace h1 {
 
 enum class HookPoint {
+  // Caller: the connection was dialled and its threads started; its first
+  // request is not handed over yet (`seq` is 0).
+  kConnectionStarted,
   // Caller: request `seq` is queued for the reader and the writer.
   kRequestHandedOver,
   // Caller: request `seq`'s response header timer ran out; the caller has

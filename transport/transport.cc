@@ -117,6 +117,7 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
       if (!socket.ok()) return socket.status();
       conn = Connection::Start(next_connection_id_++, key, *std::move(socket), conn_options_,
                                pool_);
+      if (options_.test_hook) options_.test_hook(HookPoint::kConnectionStarted, conn->id(), 0);
     }
     RetryHint hint = RetryHint::kNone;
     absl::StatusOr<Response> response = conn->RoundTrip(request, head_bytes, &hint);
