@@ -302,11 +302,12 @@ std::string KindOfReferenceRejection(Reference reference, const Rejection& rejec
 
 // A list element after which http-parser 2.9.4 stops matching Connection
 // tokens: an empty one (",,"), one starting with a byte that cannot start a
-// token, or a proper prefix of an option it knows ("clos,"), whose matcher
+// token, or with '_' (it lower-cases by setting bit 0x20, which makes '_'
+// DEL), or a proper prefix of an option it knows ("clos,"), whose matcher
 // swallows the comma.
 bool IsOddListElement(absl::string_view item) {
   item = absl::StripAsciiWhitespace(item);
-  if (item.empty() || !wire::IsTokenChar(item.front())) return true;
+  if (item.empty() || !wire::IsTokenChar(item.front()) || item.front() == '_') return true;
   for (absl::string_view option : {"close", "keep-alive", "upgrade"}) {
     if (item.size() < option.size() && absl::StartsWithIgnoreCase(option, item)) return true;
   }
