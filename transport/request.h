@@ -48,8 +48,8 @@ struct Request {
   // request before the server has all of it.
   std::optional<uint64_t> content_length;
   // Sent as the Host header instead of the URL's host[:port] if not empty
-  // (Go's Request.Host): a virtual host on an address. Checked like any
-  // header value.
+  // (Go's Request.Host): a virtual host on an address. Only the bytes Go's
+  // ValidHostHeader allows: letters, digits and !$%&'()*+,-.:;=@[]_~.
   std::string host;
 };
 

@@ -1,8 +1,11 @@
 // See transport.h.
 #include "transport/transport.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -54,9 +57,22 @@ wire::RequestHead OutgoingHead(const Request& request, const HttpUrl& url,
   return head;
 }
 
+// The bytes a Host value may hold (Go's httpguts.ValidHostHeader): a
+// reg-name, an IP literal in brackets, a port.
+bool IsHostValue(absl::string_view host) {
+  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+    return absl::ascii_isalnum(c) ||
+           absl::string_view("!$%&'()*+,-.:;=@[]_~").find(c) != absl::string_view::npos;
+  });
+}
+
 // Checks the request before a byte of it is written; `head` is its
 // OutgoingHead.
 absl::Status Validate(const Request& request, const wire::RequestHead& head) {
+  if (!request.host.empty() && !IsHostValue(request.host)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid request: host \"", absl::CHexEscape(request.host), "\" is not a Host value"));
+  }
   if (absl::Status s = wire::ValidateRequestHead(head); !s.ok()) return s;
   for (const char* derived : {"Host", "Content-Length", "Transfer-Encoding"}) {
     if (request.headers.Has(derived)) {
