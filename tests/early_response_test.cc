@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,17 @@ void ExpectEarlyAnswerThenFreshConnection(Transport& transport, Request request)
   const Fetched next = Fetch(transport, "http://peer.test/next");
   EXPECT_EQ(next.body, "fresh");
   EXPECT_EQ(next.conn.id, 2u);
+}
+
+// A Dial hook whose first connection is `first()`; every later one is a
+// FakeConn answering "fresh" to each request. `dials` counts the dials.
+DialFunction FirstThenFresh(int& dials, std::function<std::unique_ptr<NetConn>()> first) {
+  return [&dials, first = std::move(first)](const std::string&,
+                                            uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    if (++dials == 1) return first();
+    return std::make_unique<FakeConn>(
+        [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
+  };
 }
 
 constexpr uint64_t kUploadSize = 256 * 1024;
@@ -402,18 +414,14 @@ TEST(EarlyResponseTest, AnAnswerWhoseFirstBytesCameDuringTheBodyIsEarly) {
     TransportOptions options;
     options.test_hook = hooks.Hook();
     options.reuse_grace_period = absl::Hours(1);
-    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
-      if (++dials == 1) {
-        auto conn = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
-          if (write == 1) peer.Deliver("HTTP/1.1 200 OK\r\n");  // Head and half the body.
-          if (write > 2) peer.Deliver(OkResponse("reused"));
-        });
-        first = conn.get();
-        return conn;
-      }
-      return std::make_unique<FakeConn>(
-          [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
-    };
+    options.dial = FirstThenFresh(dials, [&] {
+      auto conn = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
+        if (write == 1) peer.Deliver("HTTP/1.1 200 OK\r\n");  // Head and half the body.
+        if (write > 2) peer.Deliver(OkResponse("reused"));
+      });
+      first = conn.get();
+      return conn;
+    });
     Transport transport(options);
     Request post;
     post.method = "POST";
@@ -448,18 +456,14 @@ TEST(EarlyResponseTest, BytesArrivingWhileTheDecisionWaitsPoisonTheConnection) {
     TransportOptions options;
     options.reuse_grace_period = absl::Hours(1);
     options.test_hook = hooks.Hook();
-    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
-      if (++dials == 1) {
-        auto conn = std::make_unique<FakeConn>([&](FakeConn& peer, absl::string_view, int) {
-          peer.Deliver(OkResponse("first"));
-          write_may_return.WaitForNotificationWithTimeout(kLeakWait);  // Inside its write.
-        });
-        first = conn.get();
-        return conn;
-      }
-      return std::make_unique<FakeConn>(
-          [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
-    };
+    options.dial = FirstThenFresh(dials, [&] {
+      auto conn = std::make_unique<FakeConn>([&](FakeConn& peer, absl::string_view, int) {
+        peer.Deliver(OkResponse("first"));
+        write_may_return.WaitForNotificationWithTimeout(kLeakWait);  // Inside its write.
+      });
+      first = conn.get();
+      return conn;
+    });
     Transport transport(options);
     const Fetched first_fetch = Fetch(transport, "http://peer.test/first");
     EXPECT_EQ(first_fetch.body, "first");
@@ -545,20 +549,14 @@ TEST(EarlyResponseTest, AnswerTakenFromTheSocketBeforeTheLastWriteIsEarly) {
   {
     TransportOptions options;
     options.test_hook = hooks.Hook();
-    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
-      if (++dials == 1) {
-        // Writes 1 and 2 are the POST's; a reused connection answers later
-        // ones.
-        auto first = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
-          if (write == 1) peer.Deliver(OkResponse("early"));
-          if (write > 2) peer.Deliver(OkResponse("reused"));
-        });
-        return std::make_unique<ReaderStallsAfterTakingBytes>(std::move(first), &taken,
-                                                              &reported);
-      }
-      return std::make_unique<FakeConn>(
-          [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
-    };
+    options.dial = FirstThenFresh(dials, [&] {
+      // Writes 1 and 2 are the POST's; a reused connection answers later ones.
+      auto first = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
+        if (write == 1) peer.Deliver(OkResponse("early"));
+        if (write > 2) peer.Deliver(OkResponse("reused"));
+      });
+      return std::make_unique<ReaderStallsAfterTakingBytes>(std::move(first), &taken, &reported);
+    });
     Transport transport(options);
     // Larger than one write: the head goes with the first 64 KiB.
     ExpectEarlyAnswerThenFreshConnection(
@@ -675,17 +673,13 @@ TEST(EarlyResponseTest, AnswerDuringTheLastWriteIsEarlyHoweverLateTheReaderRuns)
   {
     TransportOptions options;
     options.test_hook = hooks.Hook();
-    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
-      if (++dials == 1) {
-        auto fake = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
-          if (write == 2) peer.Deliver(OkResponse("early"));  // Inside the last write.
-          if (write > 2) peer.Deliver(OkResponse("reused"));
-        });
-        return std::make_unique<ReaderHeldAfterWaking>(std::move(fake), reported);
-      }
-      return std::make_unique<FakeConn>(
-          [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
-    };
+    options.dial = FirstThenFresh(dials, [&] {
+      auto fake = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
+        if (write == 2) peer.Deliver(OkResponse("early"));  // Inside the last write.
+        if (write > 2) peer.Deliver(OkResponse("reused"));
+      });
+      return std::make_unique<ReaderHeldAfterWaking>(std::move(fake), reported);
+    });
     Transport transport(options);
     ExpectEarlyAnswerThenFreshConnection(
         transport, Post("http://peer.test/", std::string(100 * 1024, 'z')));
