@@ -25,7 +25,7 @@ class RawSocketClient final : public BenchClient {
   absl::StatusOr<size_t> Fetch(absl::string_view method, absl::string_view path,
                                absl::string_view body) override {
     if (conn_ == nullptr) {
-      absl::StatusOr<std::unique_ptr<NetConn>> conn = DialTcp(target_.host, target_.port);
+      absl::StatusOr<std::unique_ptr<NetConn>> conn = DialTcp(target_.host, target_.port, {});
       if (!conn.ok()) return conn.status();
       conn_ = *std::move(conn);
     }

@@ -134,8 +134,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string written;
   {
     h1::TransportOptions options;
-    options.dial = [&](const std::string&,
-                       uint16_t) -> absl::StatusOr<std::unique_ptr<h1::NetConn>> {
+    options.dial = [&](const std::string&, uint16_t,
+                       const h1::DialContext&) -> absl::StatusOr<std::unique_ptr<h1::NetConn>> {
       ++dials;
       auto fake = std::make_unique<FakeConn>(
           [&written](FakeConn&, absl::string_view bytes, int) { written.append(bytes); });

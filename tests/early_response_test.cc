@@ -52,8 +52,9 @@ void ExpectEarlyAnswerThenFreshConnection(Transport& transport, Request request)
 // A Dial hook whose first connection is `first()`; every later one is a
 // FakeConn answering "fresh" to each request. `dials` counts the dials.
 DialFunction FirstThenFresh(int& dials, std::function<std::unique_ptr<NetConn>()> first) {
-  return [&dials, first = std::move(first)](const std::string&,
-                                            uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+  return [&dials, first = std::move(first)](
+             const std::string&, uint16_t,
+             const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
     if (++dials == 1) return first();
     return std::make_unique<FakeConn>(
         [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
@@ -624,7 +625,8 @@ TEST(EarlyResponseTest, ResponseWinsOverAWriteError) {
   int dials = 0;
   {
     TransportOptions options;
-    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    options.dial = [&](const std::string&, uint16_t,
+                       const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
       ++dials;
       return std::make_unique<AnswerThenResetConn>(
           "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nfoo", /*writes_taken=*/1);
@@ -718,7 +720,8 @@ TEST(EarlyResponseTest, OurCloseDoesNotEndABodyDelimitedByThePeersClose) {
   absl::Notification writer_reported;
   {
     TransportOptions options;
-    options.dial = [](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    options.dial = [](const std::string&, uint16_t,
+                      const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
       return std::make_unique<FakeConn>([](FakeConn& conn, absl::string_view, int write) {
         if (write == 1) conn.Deliver("HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\nfirst");
       });
@@ -747,7 +750,8 @@ TEST(EarlyResponseTest, OurCloseDoesNotEndABodyDelimitedByThePeersClose) {
 TEST(EarlyResponseTest, WriteErrorWithoutResponseNamesTheWrite) {
   {
     TransportOptions options;
-    options.dial = [](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    options.dial = [](const std::string&, uint16_t,
+                      const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
       return std::make_unique<AnswerThenResetConn>("", /*writes_taken=*/0);
     };
     options.response_header_timeout = absl::Hours(1);

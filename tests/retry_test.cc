@@ -239,8 +239,8 @@ constexpr absl::string_view k408 =
 DialFunction PeersAnsweringFirstThenFresh(
     FakeConn** first, std::function<void(FakeConn&, int write)> later = nullptr) {
   auto dials = std::make_shared<int>(0);
-  return [first, later, dials](const std::string&, uint16_t)
-             -> absl::StatusOr<std::unique_ptr<NetConn>> {
+  return [first, later, dials](const std::string&, uint16_t,
+                               const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
     if (++*dials == 1) {
       auto conn = std::make_unique<FakeConn>([later](FakeConn& peer, absl::string_view, int write) {
         if (write == 1) {
@@ -377,8 +377,8 @@ TEST(RetryTest, ConnectionEndingWhileTheWriterReadsTheBodyGivesTheRequestBackWho
     int dials = 0;
     {
       TransportOptions options;
-      options.dial = [&](const std::string&, uint16_t)
-          -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      options.dial = [&](const std::string&, uint16_t,
+                         const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
         if (++dials == 1) {
           auto conn = std::make_unique<FakeConn>(
               [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("first")); });

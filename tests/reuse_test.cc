@@ -498,7 +498,8 @@ TEST(ReuseTest, BytesRightBehindAResponseInTheSocketPoisonTheConnection) {
   {
     TransportOptions options;
     options.test_hook = hooks.Hook();
-    options.dial = [&](const std::string&, uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    options.dial = [&](const std::string&, uint16_t,
+                       const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
       const bool first = ++dials == 1;
       return std::make_unique<FakeConn>([first](FakeConn& peer, absl::string_view, int) {
         peer.Deliver(OkResponse(first ? "first" : "fresh"));

@@ -35,7 +35,7 @@ class Client {
  public:
   explicit Client(std::unique_ptr<NetConn> conn) : conn_(std::move(conn)) {}
   explicit Client(const TestServer& server) {
-    absl::StatusOr<std::unique_ptr<NetConn>> conn = DialTcp("127.0.0.1", server.port());
+    absl::StatusOr<std::unique_ptr<NetConn>> conn = DialTcp("127.0.0.1", server.port(), {});
     EXPECT_TRUE(conn.ok()) << conn.status();
     if (conn.ok()) conn_ = *std::move(conn);
   }

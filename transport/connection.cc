@@ -37,24 +37,43 @@ absl::Status ReadAfterClose() {
 // A body read on the caller's thread from the connection's stream. It holds
 // the connection until the body ends; closing or destroying it before then
 // closes the connection, unless the rest of the body has already arrived.
+//
+// The request's cancel handle closes the connection while the body is read
+// (which wakes a blocked Read), and its deadline bounds every socket read;
+// both only until the body ends: from then on the connection may serve
+// another request.
 class ConnectionBody final : public ResponseBody {
  public:
   ConnectionBody(std::shared_ptr<Connection> conn, wire::BodyFraming framing,
-                 size_t max_trailer_bytes)
-      : conn_(std::move(conn)), reader_(&conn_->body_input(), framing, max_trailer_bytes) {}
+                 size_t max_trailer_bytes, const Exchange& exchange)
+      : conn_(std::move(conn)),
+        reader_(&conn_->body_input(), framing, max_trailer_bytes),
+        deadline_(exchange.deadline) {
+    if (exchange.cancel.has_value()) {
+      Connection* conn_while_reading = conn_.get();  // Held until the registration ends.
+      cancel_registration_ = exchange.cancel->OnCancel([conn_while_reading] {
+        conn_while_reading->Close(
+            absl::CancelledError("request cancelled while reading the response body"),
+            CloseCause::kCancelled);
+      });
+    }
+  }
   ~ConnectionBody() override { Close(); }
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     if (!error_.ok()) return error_;
     if (conn_ == nullptr) return 0;
+    conn_->set_body_deadline(deadline_);
     absl::StatusOr<size_t> got = reader_.Read(buf, n);
+    conn_->set_body_deadline(absl::InfiniteFuture());
     if (!got.ok()) {
       // A read that failed because the connection was closed under it
       // reports why it was closed.
       error_ = conn_->IsClosed() ? conn_->close_reason()
                                  : WithContext("reading response body", got.status());
-      conn_->Close(error_);
-      conn_.reset();
+      conn_->Close(error_, absl::IsDeadlineExceeded(error_) ? CloseCause::kTimeout
+                                                            : CloseCause::kProtocolError);
+      End();
       return error_;
     }
     // The exchange ends as soon as the body's end is known: with the read
@@ -73,20 +92,32 @@ class ConnectionBody final : public ResponseBody {
       Finish();
       return;
     }
-    conn_->Close(absl::CancelledError("response body closed before its end"));
-    conn_.reset();
+    conn_->Close(absl::CancelledError("response body closed before its end"),
+                 CloseCause::kCancelled);
+    End();
   }
 
   const wire::Headers& trailers() const override { return reader_.trailers(); }
 
  private:
+  // The body ended: the connection goes on (or not) without it. The cancel
+  // registration ends first, so that a cancel can never close the
+  // connection once it may serve another request.
   void Finish() {
+    cancel_registration_.Reset();
     conn_->BodyDone();
+    conn_.reset();
+  }
+  // The body failed or was closed early; its connection is closed.
+  void End() {
+    cancel_registration_.Reset();
     conn_.reset();
   }
 
   std::shared_ptr<Connection> conn_;  // Null once the body is finished.
   wire::BodyReader reader_;
+  const absl::Time deadline_;
+  CancelHandle::Registration cancel_registration_;
   absl::Status error_;
 };
 
@@ -119,16 +150,23 @@ class ReceivedBody final : public ResponseBody {
 std::shared_ptr<Connection> Connection::Start(uint64_t id, std::string pool_key,
                                               std::unique_ptr<NetConn> socket,
                                               ConnectionOptions options,
-                                              std::weak_ptr<IdlePool> pool) {
-  std::shared_ptr<Connection> conn(
-      new Connection(id, std::move(pool_key), std::move(socket), options, std::move(pool)));
+                                              std::weak_ptr<IdlePool> pool,
+                                              std::shared_ptr<StatsRecorder> stats,
+                                              std::function<void()> on_closed) {
+  std::shared_ptr<Connection> conn(new Connection(id, std::move(pool_key), std::move(socket),
+                                                  options, std::move(pool), std::move(stats),
+                                                  std::move(on_closed)));
+  conn->stats_->ConnectionOpened();
   // Registered before the threads start, so a test never misses one.
   auto start = [&conn](const char* role, void (Connection::*loop)()) {
     ThreadRegistry::Scoped registration(absl::StrCat("h1-", role, "-", conn->id_));
-    std::thread([registration = std::move(registration), self = conn, loop]() mutable {
+    StatsRecorder::LiveThread live(conn->stats_);
+    std::thread([registration = std::move(registration), live = std::move(live), self = conn,
+                 loop]() mutable {
       // Declared in this order so the connection (and its socket) is released
       // before the thread leaves the registry.
       auto scoped = std::move(registration);
+      auto counted = std::move(live);
       auto owner = std::move(self);
       ((*owner).*loop)();
     }).detach();
@@ -139,11 +177,14 @@ std::shared_ptr<Connection> Connection::Start(uint64_t id, std::string pool_key,
 }
 
 Connection::Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetConn> socket,
-                       ConnectionOptions options, std::weak_ptr<IdlePool> pool)
+                       ConnectionOptions options, std::weak_ptr<IdlePool> pool,
+                       std::shared_ptr<StatsRecorder> stats, std::function<void()> on_closed)
     : id_(id),
       pool_key_(std::move(pool_key)),
       options_(std::move(options)),
       pool_(std::move(pool)),
+      stats_(std::move(stats)),
+      on_closed_(std::move(on_closed)),
       socket_(std::move(socket)),
       input_(&socket_input_),
       writech_(1, closed_),
@@ -153,38 +194,43 @@ Connection::Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetCon
       exchange_ended_(1, closed_) {}
 
 Connection::~Connection() {
-  Close(absl::CancelledError("connection released"));
+  Close(absl::CancelledError("connection released"), CloseCause::kTransportClosed);
 }
 
-void Connection::Close(absl::Status reason) {
+void Connection::Close(absl::Status reason, CloseCause cause) {
   {
     absl::MutexLock lock(&mu_);
     if (closed_.HasFired()) return;
     close_reason_ = std::move(reason);
     closed_.Fire();
   }
-  FinishClose();
+  FinishClose(cause);
 }
 
-bool Connection::CloseIfIdle(absl::Status reason) {
+bool Connection::CloseIfIdle(absl::Status reason, CloseCause cause) {
   {
     absl::MutexLock lock(&mu_);
     if (expected_responses_ > 0) return false;
-    if (!closed_.HasFired()) {
-      close_reason_ = std::move(reason);
-      closed_.Fire();
-    }
+    if (closed_.HasFired()) return true;  // Its closer finishes the close.
+    close_reason_ = std::move(reason);
+    closed_.Fire();
   }
-  FinishClose();
+  FinishClose(cause);
   return true;
 }
 
-void Connection::FinishClose() {
+void Connection::FinishClose(CloseCause cause) {
   socket_->Shutdown();
   if (std::shared_ptr<IdlePool> pool = pool_.lock()) pool->Remove(this);
+  stats_->ConnectionClosed(cause);
+  if (on_closed_) on_closed_();
 }
 
 absl::StatusOr<size_t> Connection::SocketInput::Read(char* buf, size_t n) {
+  if (conn_.body_deadline_ != absl::InfiniteFuture() &&
+      absl::IsDeadlineExceeded(conn_.socket_->AwaitInput(conn_.body_deadline_ - absl::Now()))) {
+    return absl::DeadlineExceededError("request deadline exceeded");
+  }
   absl::StatusOr<size_t> got = conn_.socket_->Read(buf, n);
   if (!got.ok() || *got > 0 || !conn_.closed_.HasFired()) return got;
   const absl::Status reason = conn_.close_reason();
@@ -200,6 +246,12 @@ absl::Status Connection::close_reason() const {
 void Connection::MarkIdle(absl::Time now) {
   absl::MutexLock lock(&mu_);
   idle_since_ = now;
+  pooled_ = true;
+}
+
+bool Connection::HasServed() const {
+  absl::MutexLock lock(&mu_);
+  return requests_sent_ > 0;
 }
 
 absl::Duration Connection::MarkTaken(absl::Time now) {
@@ -224,6 +276,7 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_vi
     exchange = std::make_shared<Exchange>(requests_sent_, request, head, requests_sent_ > 1,
                                           asked_close, reader_exited_);
   }
+  if (exchange->reused) stats_->Reused();
   // The reader gets its request first: if the write then fails and closes
   // the connection, the reader still reads whatever response had arrived,
   // and that response wins over the write error.
@@ -233,16 +286,49 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_vi
     return WithContext("connection closed before the request was sent", close_reason());
   }
   Hook(HookPoint::kRequestHandedOver, exchange->seq);
+  // The cancelling thread only wakes the caller, which gives up if it still
+  // can: the connection may already serve another request when it runs.
+  CancelHandle::Registration registration;
+  if (exchange->cancel.has_value()) {
+    registration = exchange->cancel->OnCancel(
+        [exchange = exchange.get()] { exchange->events().TrySend(Interrupted{}); });
+  }
   return AwaitResponse(*exchange, request, retry_hint);
+}
+
+std::optional<absl::Status> Connection::GiveUp(Exchange& exchange, absl::StatusCode code) {
+  const std::string phase = exchange.Phase();
+  if (!exchange.Abandon()) return std::nullopt;
+  const absl::Status error(
+      code, absl::StrCat(code == absl::StatusCode::kCancelled ? "request cancelled while "
+                                                              : "request deadline exceeded while ",
+                         phase));
+  Close(error,
+        code == absl::StatusCode::kCancelled ? CloseCause::kCancelled : CloseCause::kTimeout);
+  return error;
 }
 
 absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& request,
                                                    RetryHint* retry_hint) {
   // The header timer starts once the request is written, as in Go: a slow
   // upload to a healthy server does not time out.
-  absl::Time deadline = absl::InfiniteFuture();
+  absl::Time header_deadline = absl::InfiniteFuture();
+  bool gave_up = false;  // Cancelled or past the deadline, but the response is on its way.
   for (;;) {
+    const absl::Time deadline =
+        gave_up ? absl::InfiniteFuture() : std::min(header_deadline, exchange.deadline);
     std::optional<ExchangeEvent> event = exchange.events().RecvWithTimeout(deadline - absl::Now());
+    const bool interrupted = event.has_value() && std::holds_alternative<Interrupted>(*event);
+    if (!gave_up && (interrupted || (!event.has_value() && absl::Now() >= exchange.deadline))) {
+      if (std::optional<absl::Status> error =
+              GiveUp(exchange, interrupted ? absl::StatusCode::kCancelled
+                                           : absl::StatusCode::kDeadlineExceeded)) {
+        return *error;
+      }
+      gave_up = true;
+      continue;
+    }
+    if (interrupted) continue;
     if (!event.has_value()) {
       const bool timed_out = deadline != absl::InfiniteFuture();
       if (timed_out) Hook(HookPoint::kHeaderTimerFired, exchange.seq);
@@ -250,7 +336,8 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
         // The reader has claimed the outcome: it is on its way (or already
         // queued, if the reader has exited since), and the connection may
         // already serve another request. Never close it here.
-        deadline = absl::InfiniteFuture();
+        header_deadline = absl::InfiniteFuture();
+        gave_up = true;
         continue;
       }
       if (!timed_out) {  // The reader ended without an answer for this request.
@@ -260,13 +347,13 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
       absl::Status timeout = absl::DeadlineExceededError(
           absl::StrCat("timeout awaiting response headers after ",
                        absl::FormatDuration(options_.response_header_timeout)));
-      Close(timeout);
+      Close(timeout, CloseCause::kTimeout);
       return timeout;
     }
     if (const absl::Status* written = std::get_if<absl::Status>(&*event)) {
       // A failed write closed the connection; the reader reports next.
       if (written->ok() && options_.response_header_timeout != absl::InfiniteDuration()) {
-        deadline = absl::Now() + options_.response_header_timeout;
+        header_deadline = absl::Now() + options_.response_header_timeout;
       }
       continue;
     }
@@ -300,7 +387,7 @@ void Connection::WriteLoop() {
     }
     // A request cut short leaves the server mid-message: close, as Go's
     // writeLoop does. A response already received is still read and wins.
-    if (!result.ok()) Close(result);
+    if (!result.ok()) Close(result, CloseCause::kWriteError);
     write_err_ch_.Send(WriteReport{exchange.seq, result});
     Hook(HookPoint::kWriterReported, exchange.seq);
     if (!result.ok()) return;
@@ -428,24 +515,30 @@ void Connection::ReadLoop() {
 }
 
 bool Connection::AwaitNextResponse() {
+  {
+    // A fresh connection waits for its first request, or for the pool to
+    // take it (its dial's request took another connection, Go's late
+    // binding); only then is there something to watch the socket for. Both
+    // happen under mu_, as does the close, so each wakes this wait.
+    absl::MutexLock lock(&mu_);
+    const auto wanted = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return requests_sent_ > 0 || pooled_ || closed_.HasFired();
+    };
+    mu_.Await(absl::Condition(&wanted));
+  }
   for (;;) {
-    bool idle;
+    absl::Duration wait = absl::InfiniteDuration();
     {
       absl::MutexLock lock(&mu_);
-      // A connection is idle between exchanges, not before its first: the
-      // caller that dialled it is about to hand it its request, however
-      // long that takes (as in Go, the idle timer starts in the pool).
-      idle = expected_responses_ == 0 && requests_sent_ > 0;
+      // Idle between exchanges, or in the pool before its first.
+      if (expected_responses_ == 0) wait = options_.idle_timeout;
     }
     // Waits for input without taking it. Until input_seen_ records that an
     // answer has begun, its bytes stay in the socket, where the writer looks
     // too (AnswerHasBegun): a reader that took them first could be preempted
     // with the answer in neither place, and an early answer would pass for
     // one that came after the request.
-    const absl::Status ready =
-        input_.buffered() > 0
-            ? absl::OkStatus()
-            : socket_->AwaitInput(idle ? options_.idle_timeout : absl::InfiniteDuration());
+    const absl::Status ready = input_.buffered() > 0 ? absl::OkStatus() : socket_->AwaitInput(wait);
     const bool timed_out = absl::IsDeadlineExceeded(ready);
     if (!timed_out) input_seen_ = true;
     {
@@ -461,18 +554,23 @@ bool Connection::AwaitNextResponse() {
     // readLoopPeekFailLocked): a later request must never take it. If a
     // request arrived in the meantime, its response reader takes over.
     absl::Status reason;
+    CloseCause cause;
     const absl::StatusOr<bool> peek = ready.ok() ? input_.Peek() : ready;
     if (timed_out) {
       reason = absl::DeadlineExceededError(absl::StrCat(
           "idle connection timed out after ", absl::FormatDuration(options_.idle_timeout)));
+      cause = CloseCause::kTimeout;
     } else if (!peek.ok()) {
       reason = WithContext("idle connection", peek.status());
+      cause = CloseCause::kPeerClosed;
     } else if (*peek) {
       reason = absl::FailedPreconditionError("unsolicited bytes on an idle connection");
+      cause = CloseCause::kUnsolicitedBytes;
     } else {
       reason = absl::UnavailableError("server closed the idle connection");
+      cause = CloseCause::kPeerClosed;
     }
-    if (CloseIfIdle(reason)) return false;
+    if (CloseIfIdle(reason, cause)) return false;
   }
   return true;
 }
@@ -493,7 +591,8 @@ bool Connection::ReadOneResponse(Exchange& exchange) {
                       : absl::UnavailableError("the server closed the connection");
     const absl::Status error =
         WithContext("connection ended before the request was written", cause);
-    Close(error);
+    Close(error,
+          first_byte.ok() && *first_byte ? CloseCause::kUnsolicitedBytes : CloseCause::kPeerClosed);
     exchange.events().Send(ReadOutcome{error});
     return false;
   }
@@ -510,7 +609,7 @@ bool Connection::ReadOneResponse(Exchange& exchange) {
         absl::IsUnavailable(head.status()) && !response_started && !IsClosed();
     const absl::Status error = head.ok() ? WithContext("invalid response", framing.status())
                                          : DescribeHeadFailure(head.status(), response_started);
-    Close(error);
+    Close(error, closed_before_response ? CloseCause::kPeerClosed : CloseCause::kProtocolError);
     exchange.events().Send(ReadOutcome{error, closed_before_response});
     return false;
   }
@@ -534,7 +633,7 @@ bool Connection::ReadOneResponse(Exchange& exchange) {
                        [&] { exchange.events().Send(ReadOutcome{std::move(response)}); });
   }
   response.body = std::make_unique<ConnectionBody>(shared_from_this(), *framing,
-                                                   options_.max_response_header_bytes);
+                                                   options_.max_response_header_bytes, exchange);
   exchange.events().Send(ReadOutcome{std::move(response)});
   // The caller reads the body; closing it early or a read error closes the
   // connection, which ends this wait.
@@ -548,7 +647,8 @@ void Connection::BodyDone() {
 
 bool Connection::ClaimOrClose(Exchange& exchange) {
   if (exchange.Claim()) return true;
-  Close(absl::DeadlineExceededError("the caller stopped waiting for the response"));
+  Close(absl::DeadlineExceededError("the caller stopped waiting for the response"),
+        CloseCause::kTimeout);
   return false;
 }
 
@@ -560,14 +660,14 @@ bool Connection::EndExchange(Exchange& exchange, bool keep_alive,
   }
   // What arrives from here on is the next exchange's (or unsolicited).
   input_seen_ = false;
-  absl::Status verdict = ReuseBlocker(keep_alive);
+  Verdict verdict = ReuseBlocker(keep_alive);
   if (verdict.ok()) {
     if (exchange.AnsweredEarly()) {
       // An early response, decided at once, without Go's timer: it counts
       // from the head's arrival, however the write ended afterwards.
-      verdict = absl::AbortedError(
-          "the response came before the request was completely written; the connection's "
-          "state is unknown");
+      verdict = {absl::AbortedError("the response came before the request was completely "
+                                    "written; the connection's state is unknown"),
+                 CloseCause::kEarlyResponse};
     } else if (std::optional<WriteReport> report = write_err_ch_.TryRecv()) {
       verdict = WriteVerdict(*report, exchange);
     } else {
@@ -580,7 +680,7 @@ bool Connection::EndExchange(Exchange& exchange, bool keep_alive,
   if (verdict.ok()) {
     Hook(HookPoint::kPooledBeforeDelivery, exchange.seq);
   } else {
-    Close(verdict);
+    Close(verdict.reason, verdict.cause);
   }
   release();
   return verdict.ok();
@@ -588,57 +688,73 @@ bool Connection::EndExchange(Exchange& exchange, bool keep_alive,
 
 bool Connection::AwaitWriterInPool(Exchange& exchange, absl::FunctionRef<void()> release) {
   std::shared_ptr<IdlePool> pool = pool_.lock();
-  const absl::Status held = pool == nullptr ? absl::CancelledError("transport destroyed")
-                                            : pool->PutPending(shared_from_this());
-  if (!held.ok()) Close(held);
+  const Verdict held = pool == nullptr ? Verdict{absl::CancelledError("transport destroyed"),
+                                                 CloseCause::kTransportClosed}
+                                       : Pooled(pool->PutPending(shared_from_this()));
+  if (!held.ok()) Close(held.reason, held.cause);
   release();
   if (!held.ok()) return false;
   Hook(HookPoint::kReuseAwaitsWriter, exchange.seq);
   std::optional<WriteReport> report =
       write_err_ch_.RecvWithTimeout(options_.reuse_grace_period);
-  absl::Status verdict;
+  Verdict verdict;
   if (report.has_value()) {
     verdict = WriteVerdict(*report, exchange);
     // Nothing read the socket during the wait: look at what arrived.
     if (verdict.ok()) verdict = ReuseBlocker(/*keep_alive=*/true);
   } else if (IsClosed()) {
-    verdict = close_reason();
+    verdict = {close_reason(), CloseCause::kTransportClosed};  // Already closed: not counted.
   } else {
-    verdict = absl::DeadlineExceededError(
-        absl::StrCat("the request was not reported written within the reuse grace period of ",
-                     absl::FormatDuration(options_.reuse_grace_period)));
+    verdict = {absl::DeadlineExceededError(absl::StrCat(
+                   "the request was not reported written within the reuse grace period of ",
+                   absl::FormatDuration(options_.reuse_grace_period))),
+               CloseCause::kTimeout};
   }
-  const absl::Status settled = pool->Settle(this, verdict.ok());
+  const Verdict settled = Pooled(pool->Settle(this, verdict.ok()));
   if (verdict.ok()) verdict = settled;
-  if (!verdict.ok()) Close(verdict);
+  if (!verdict.ok()) Close(verdict.reason, verdict.cause);
   return verdict.ok();
 }
 
-absl::Status Connection::ReuseBlocker(bool keep_alive) const {
-  if (!keep_alive) return absl::CancelledError("the response or the request asked to close");
-  if (input_.saw_eof()) return absl::UnavailableError("server closed the connection");
+Connection::Verdict Connection::ReuseBlocker(bool keep_alive) const {
+  if (!keep_alive) {
+    return {absl::CancelledError("the response or the request asked to close"),
+            CloseCause::kNotReusable};
+  }
+  if (input_.saw_eof()) {
+    return {absl::UnavailableError("server closed the connection"), CloseCause::kPeerClosed};
+  }
   // Bytes (or a close) already behind the response, in the buffer or the
   // socket, must never be read as the next request's response.
   if (input_.buffered() > 0 || socket_->InputPending()) {
-    return absl::FailedPreconditionError("unsolicited bytes or a close after the response");
+    return {absl::FailedPreconditionError("unsolicited bytes or a close after the response"),
+            CloseCause::kUnsolicitedBytes};
   }
-  return absl::OkStatus();
+  return {};
 }
 
-absl::Status Connection::WriteVerdict(const WriteReport& report, const Exchange& exchange) {
+Connection::Verdict Connection::WriteVerdict(const WriteReport& report, const Exchange& exchange) {
   // One report per request, received in order, so the report always belongs
   // to the exchange being ended; the tag makes that checked, not assumed.
   if (report.seq != exchange.seq) {
-    return absl::InternalError(absl::StrCat("write report for request ", report.seq,
-                                            " while ending request ", exchange.seq));
+    return {absl::InternalError(absl::StrCat("write report for request ", report.seq,
+                                             " while ending request ", exchange.seq)),
+            CloseCause::kWriteError};
   }
-  return report.status;
+  return {report.status, CloseCause::kWriteError};
 }
 
-absl::Status Connection::PutInPool() {
+Connection::Verdict Connection::Pooled(const absl::Status& status) {
+  return {status,
+          absl::IsResourceExhausted(status) ? CloseCause::kPoolFull : CloseCause::kTransportClosed};
+}
+
+Connection::Verdict Connection::PutInPool() {
   std::shared_ptr<IdlePool> pool = pool_.lock();
-  if (pool == nullptr) return absl::CancelledError("transport destroyed");
-  return pool->Put(shared_from_this());
+  if (pool == nullptr) {
+    return {absl::CancelledError("transport destroyed"), CloseCause::kTransportClosed};
+  }
+  return Pooled(pool->Put(shared_from_this()));
 }
 
 absl::Status Connection::DescribeHeadFailure(const absl::Status& read_error,

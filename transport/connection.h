@@ -49,7 +49,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -64,6 +66,7 @@
 #include "transport/net_conn.h"
 #include "transport/request.h"
 #include "transport/response.h"
+#include "transport/stats.h"
 #include "transport/test_hook.h"
 #include "transport/wire/buffered_reader.h"
 
@@ -97,26 +100,36 @@ enum class RetryHint {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  // Takes `socket` and starts the reader and writer threads.
+  // Takes `socket` and starts the reader and writer threads. `on_closed`
+  // runs once, when the connection closes, on the closing thread.
   static std::shared_ptr<Connection> Start(uint64_t id, std::string pool_key,
                                            std::unique_ptr<NetConn> socket,
-                                           ConnectionOptions options,
-                                           std::weak_ptr<IdlePool> pool);
+                                           ConnectionOptions options, std::weak_ptr<IdlePool> pool,
+                                           std::shared_ptr<StatsRecorder> stats,
+                                           std::function<void()> on_closed);
   ~Connection();
 
   // Sends `request`, whose validated head is already serialized as `head`,
   // and waits for the response head. The request's body moves into the
   // exchange; on failure `*retry_hint` says whether the request may be sent
   // again elsewhere, and with kNothingWritten the body is back in `request`.
+  // The request's cancel handle and deadline end the wait, and the body's
+  // reads, with CANCELLED or DEADLINE_EXCEEDED naming the phase, and close
+  // the connection, unless the response was already on its way: then it is
+  // returned, and the connection may already serve another request.
   absl::StatusOr<Response> RoundTrip(Request& request, absl::string_view head,
                                      RetryHint* retry_hint);
 
   // Closes the connection: fires the close signal, shuts the socket down and
-  // leaves the idle pool. The first reason is kept; later calls do nothing.
-  void Close(absl::Status reason) ABSL_LOCKS_EXCLUDED(mu_);
+  // leaves the idle pool. The first reason (and cause, for the stats) is
+  // kept; later calls do nothing.
+  void Close(absl::Status reason, CloseCause cause) ABSL_LOCKS_EXCLUDED(mu_);
   bool IsClosed() const { return closed_.HasFired(); }
   // Why the connection closed (an error even while it is open).
   absl::Status close_reason() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Whether a request was handed to it before (it is not fresh).
+  bool HasServed() const ABSL_LOCKS_EXCLUDED(mu_);
 
   uint64_t id() const { return id_; }
   const std::string& pool_key() const { return pool_key_; }
@@ -130,6 +143,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Returns once the reader has ended the exchange.
   void BodyDone();
   wire::BufferedReader& body_input() { return input_; }
+  // When reads of body_input() give up (infinite: never); set by the thread
+  // that reads it, like body_input() itself.
+  void set_body_deadline(absl::Time deadline) { body_deadline_ = deadline; }
 
  private:
   // The writer's report on writeErrCh, tagged with its request.
@@ -137,9 +153,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint64_t seq;
     absl::Status status;
   };
+  // What the reuse rule says: OK, or why not (and the cause, for the stats).
+  struct Verdict {
+    absl::Status reason;
+    CloseCause cause = CloseCause::kNotReusable;
+    bool ok() const { return reason.ok(); }
+  };
 
   Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetConn> socket,
-             ConnectionOptions options, std::weak_ptr<IdlePool> pool);
+             ConnectionOptions options, std::weak_ptr<IdlePool> pool,
+             std::shared_ptr<StatsRecorder> stats, std::function<void()> on_closed);
 
   void ReadLoop();
   void WriteLoop();
@@ -160,14 +183,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool AwaitNextResponse();
   // Closes with `reason` unless a request is expected; atomic with
   // RoundTrip's check, so no request is handed to a leaving reader.
-  bool CloseIfIdle(absl::Status reason) ABSL_LOCKS_EXCLUDED(mu_);
-  // Shuts the socket down and leaves the pool, after the signal fired.
-  void FinishClose();
+  bool CloseIfIdle(absl::Status reason, CloseCause cause) ABSL_LOCKS_EXCLUDED(mu_);
+  // Shuts the socket down and leaves the pool, after the signal fired (once).
+  void FinishClose(CloseCause cause);
   // Reads `exchange`'s response and delivers it; returns whether to go on.
   bool ReadOneResponse(Exchange& exchange);
   // Why no response head could be read; `response_started` if any byte of
   // the response had arrived.
   absl::Status DescribeHeadFailure(const absl::Status& read_error, bool response_started);
+  // Ends the caller's wait for `exchange` with `code` (cancelled or its
+  // deadline), closing the connection; nullopt if the reader has already
+  // claimed the outcome, which must then be waited for.
+  std::optional<absl::Status> GiveUp(Exchange& exchange, absl::StatusCode code);
   // Ends `exchange`, whose response is complete: the connection goes back
   // to the pool if the reuse rule allows, or closes. `release` lets the
   // caller go on (delivers the response, or returns from BodyDone). When
@@ -181,11 +208,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool AwaitWriterInPool(Exchange& exchange, absl::FunctionRef<void()> release);
   // What of the reuse rule can be told without the writer: OK if nothing
   // stands in the way.
-  absl::Status ReuseBlocker(bool keep_alive) const;
+  Verdict ReuseBlocker(bool keep_alive) const;
   // The reuse verdict that `report` gives for `exchange`.
-  static absl::Status WriteVerdict(const WriteReport& report, const Exchange& exchange);
+  static Verdict WriteVerdict(const WriteReport& report, const Exchange& exchange);
   // Offers the connection to the idle pool; OK if it took it.
-  absl::Status PutInPool();
+  Verdict PutInPool();
+  // The verdict of the pool's answer to Put, PutPending or Settle.
+  static Verdict Pooled(const absl::Status& status);
   void Hook(HookPoint point, uint64_t seq) const {
     if (options_.test_hook) options_.test_hook(point, id_, seq);
   }
@@ -194,6 +223,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   const std::string pool_key_;
   const ConnectionOptions options_;
   const std::weak_ptr<IdlePool> pool_;
+  const std::shared_ptr<StatsRecorder> stats_;
+  const std::function<void()> on_closed_;
   const std::unique_ptr<NetConn> socket_;
 
   // The socket as the wire format reads it. After Close, a Read that finds
@@ -213,6 +244,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Used by the reader thread for heads and by the caller's thread for
   // bodies, never at once: the hand-offs go through the channels below.
   wire::BufferedReader input_;
+  absl::Time body_deadline_ = absl::InfiniteFuture();
 
   // Declared before the channels bound to them (and before the exchanges
   // those channels hold, whose event channels are bound to reader_exited_),
@@ -238,6 +270,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int expected_responses_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t requests_sent_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Time idle_since_ ABSL_GUARDED_BY(mu_);
+  // The idle pool has held it: a fresh connection given to the pool (late
+  // binding) is idle before its first request.
+  bool pooled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace h1

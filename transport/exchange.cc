@@ -43,7 +43,9 @@ Exchange::Exchange(uint64_t seq, Request& request, absl::string_view head, bool 
       has_body(request.body != nullptr),
       reused(reused),
       request_asked_close(request_asked_close),
-      events_(2, answered),
+      cancel(request.cancel),
+      deadline(request.deadline),
+      events_(3, answered),
       body_(std::move(request.body)) {}
 
 bool Exchange::StartWriting(std::unique_ptr<BodySource>& body) {
@@ -141,6 +143,24 @@ bool Exchange::Abandon() {
   if (answer_ == Answer::kClaimed) return false;
   answer_ = Answer::kAbandoned;
   return true;
+}
+
+std::string Exchange::Phase() const {
+  absl::MutexLock lock(&mu_);
+  switch (stage_) {
+    case Stage::kQueued:
+    case Stage::kTaken:
+    case Stage::kWithdrawing:
+    case Stage::kWriting:
+    case Stage::kLastWrite:
+      return has_body ? "writing the request body" : "writing the request";
+    case Stage::kWritten:
+    case Stage::kUnsent:
+    case Stage::kLetGo:
+    case Stage::kReclaimed:
+      break;
+  }
+  return "awaiting the response head";
 }
 
 bool Exchange::ReclaimUnsent(Request& request) {

@@ -28,6 +28,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "transport/cancel.h"
 #include "transport/channel.h"
 #include "transport/close_signal.h"
 #include "transport/request.h"
@@ -42,10 +44,14 @@ struct ReadOutcome {
   bool closed_before_response = false;
 };
 
+// The request's cancel handle fired: the caller is to give up, if it can.
+struct Interrupted {};
+
 // What the caller of one exchange hears, in order: from the writer, how the
 // request's write ended (when the caller has a header timer, which starts on
-// success, as in Go), and from the reader, the response or error.
-using ExchangeEvent = std::variant<absl::Status, ReadOutcome>;
+// success, as in Go), and from the reader, the response or error; and at
+// any point, from the cancelling thread, an Interrupted.
+using ExchangeEvent = std::variant<absl::Status, ReadOutcome, Interrupted>;
 
 class Exchange {
  public:
@@ -64,9 +70,12 @@ class Exchange {
   const bool has_body;
   const bool reused;
   const bool request_asked_close;
+  // The request's, for the phases after the head.
+  const std::optional<CancelHandle> cancel;
+  const absl::Time deadline;
 
-  // Where the caller waits for its events. Capacity 2: the writer and the
-  // reader each send at most one, and never block.
+  // Where the caller waits for its events. Capacity 3: the writer, the
+  // reader and the cancel handle each send at most one, and never block.
   Channel<ExchangeEvent>& events() { return events_; }
 
   // Writer: takes the request (and its body) to write it. Returns false if
@@ -120,9 +129,13 @@ class Exchange {
   // the outcome for the caller. Returns false if the caller had already
   // given up (Abandon); the reader must then drop the outcome.
   bool Claim() ABSL_LOCKS_EXCLUDED(mu_);
-  // Caller, when its header timer fires: gives up unless the reader has
-  // claimed an outcome, which is then on its way and must be waited for.
+  // Caller, when its header timer fires (or its request is cancelled, or
+  // its deadline passes): gives up unless the reader has claimed an
+  // outcome, which is then on its way and must be waited for.
   bool Abandon() ABSL_LOCKS_EXCLUDED(mu_);
+  // Where the request is, for an error: "writing the request body",
+  // "awaiting the response head", ...
+  std::string Phase() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Caller, after a failure: if none of the request reached the socket,
   // puts its body back in `request` and returns true; the writer will not

@@ -19,6 +19,17 @@ absl::Status IdlePool::AddLocked(std::shared_ptr<Connection> conn, bool pending,
                                  std::shared_ptr<Connection>* evicted) {
   if (!shut_down_.ok()) return shut_down_;
   if (conn->IsClosed()) return conn->close_reason();
+  if (!pending) {
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if ((*it)->pool_key != conn->pool_key()) {
+        ++it;
+        continue;
+      }
+      const bool taken = (*it)->Deliver(conn, /*via_pool=*/true);
+      it = waiters_.erase(it);
+      if (taken) return absl::OkStatus();
+    }
+  }
   const auto same_host = std::count_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
     return e.conn->pool_key() == conn->pool_key();
   });
@@ -44,7 +55,8 @@ absl::Status IdlePool::AddLocked(std::shared_ptr<Connection> conn, bool pending,
 
 void IdlePool::CloseEvicted(const std::shared_ptr<Connection>& evicted) {
   if (evicted != nullptr) {
-    evicted->Close(absl::ResourceExhaustedError("evicted from the idle pool (MaxIdleConns)"));
+    evicted->Close(absl::ResourceExhaustedError("evicted from the idle pool (MaxIdleConns)"),
+                   CloseCause::kPoolFull);
   }
 }
 
@@ -87,7 +99,8 @@ absl::Status IdlePool::Settle(const Connection* conn, bool reusable) {
   return status;
 }
 
-std::shared_ptr<Connection> IdlePool::Take(const std::string& key) {
+std::shared_ptr<Connection> IdlePool::TakeOrQueue(const std::shared_ptr<ConnWaiter>& waiter) {
+  const std::string& key = waiter->pool_key;
   absl::MutexLock lock(&mu_);
   const auto idle = [this, &key]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     // Most recently used first.
@@ -103,10 +116,18 @@ std::shared_ptr<Connection> IdlePool::Take(const std::string& key) {
   };
   mu_.Await(absl::Condition(&ready));
   const auto it = idle();
-  if (it == entries_.rend()) return nullptr;
+  if (it == entries_.rend()) {
+    if (shut_down_.ok()) waiters_.push_back(waiter);
+    return nullptr;
+  }
   std::shared_ptr<Connection> conn = std::move(it->conn);
   entries_.erase(std::next(it).base());
   return conn;
+}
+
+void IdlePool::Forget(const ConnWaiter* waiter) {
+  absl::MutexLock lock(&mu_);
+  waiters_.remove_if([waiter](const auto& w) { return w.get() == waiter; });
 }
 
 void IdlePool::Remove(const Connection* conn) {
@@ -125,7 +146,7 @@ void IdlePool::CloseAll(const absl::Status& reason) {
     absl::MutexLock lock(&mu_);
     closing.swap(entries_);
   }
-  for (const Entry& entry : closing) entry.conn->Close(reason);
+  for (const Entry& entry : closing) entry.conn->Close(reason, CloseCause::kTransportClosed);
 }
 
 void IdlePool::Shutdown(const absl::Status& reason) {

@@ -8,6 +8,10 @@
 // period later, a request for its host waits for the decision rather than
 // dial a new connection, and IdleConnectionCount waits too: the pool never
 // hands out or counts an undecided connection.
+//
+// Requests waiting for a connection (dialling, or queued by MaxConnsPerHost)
+// wait here too, per host, oldest first: a connection that turns idle goes
+// to the oldest of them instead of the pool (Go's late binding).
 #ifndef H1_TRANSPORT_IDLE_POOL_H_
 #define H1_TRANSPORT_IDLE_POOL_H_
 
@@ -19,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "transport/conn_waiter.h"
 
 namespace h1 {
 
@@ -37,8 +42,9 @@ class IdlePool {
   IdlePool(const IdlePool&) = delete;
   IdlePool& operator=(const IdlePool&) = delete;
 
-  // Adds `conn` as most recently used. Fails, naming why, if it is closed or
-  // its host already has max_per_host connections here.
+  // Hands `conn` to the oldest request waiting for its host, or adds it as
+  // most recently used. Fails, naming why, if it is closed or its host
+  // already has max_per_host connections here.
   absl::Status Put(std::shared_ptr<Connection> conn) ABSL_LOCKS_EXCLUDED(mu_);
   // Holds a place for `conn` while its reuse decision waits for its writer.
   // Fails as Put does.
@@ -47,10 +53,14 @@ class IdlePool {
   // most recently used (failing, naming why, if it was closed meanwhile);
   // otherwise it leaves the pool.
   absl::Status Settle(const Connection* conn, bool reusable) ABSL_LOCKS_EXCLUDED(mu_);
-  // The most recently used idle connection for `key`, or null. While a
-  // connection for `key` is pending and none is idle, waits for the
-  // decisions pending when it was called.
-  std::shared_ptr<Connection> Take(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
+  // The most recently used idle connection for `waiter`'s host; or null,
+  // and `waiter` is queued for the next connection that turns idle there.
+  // While a connection for the host is pending and none is idle, waits for
+  // the decisions pending when it was called.
+  std::shared_ptr<Connection> TakeOrQueue(const std::shared_ptr<ConnWaiter>& waiter)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Drops `waiter` from the queue, if it is there.
+  void Forget(const ConnWaiter* waiter) ABSL_LOCKS_EXCLUDED(mu_);
   // Drops `conn` if it is here, idle or pending (called when it closes).
   void Remove(const Connection* conn) ABSL_LOCKS_EXCLUDED(mu_);
   // Closes every connection here, idle or pending, with `reason`.
@@ -70,7 +80,8 @@ class IdlePool {
   using Entries = std::list<Entry>;
 
   absl::Status Add(std::shared_ptr<Connection> conn, bool pending) ABSL_LOCKS_EXCLUDED(mu_);
-  // Adds `conn` most recently used; over max_total, moves the least recently
+  // Unless pending, hands `conn` to the oldest waiter for its host; else
+  // adds `conn` most recently used; over max_total, moves the least recently
   // used idle connection (never `conn`, never a pending one) to `*evicted`.
   absl::Status AddLocked(std::shared_ptr<Connection> conn, bool pending,
                          std::shared_ptr<Connection>* evicted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -89,6 +100,8 @@ class IdlePool {
   mutable absl::Mutex mu_;
   // Least recently used first.
   Entries entries_ ABSL_GUARDED_BY(mu_);
+  // Oldest first; some may have been served or given up meanwhile.
+  std::list<std::shared_ptr<ConnWaiter>> waiters_ ABSL_GUARDED_BY(mu_);
   // Set by Shutdown: why no connection may be added.
   absl::Status shut_down_ ABSL_GUARDED_BY(mu_);
 };

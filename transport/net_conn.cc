@@ -1,6 +1,7 @@
 // See net_conn.h.
 #include "transport/net_conn.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -105,26 +106,69 @@ class TcpConn final : public NetConn {
 
 std::unique_ptr<NetConn> NetConnFromFd(int fd) { return std::make_unique<TcpConn>(fd); }
 
-absl::StatusOr<std::unique_ptr<NetConn>> DialTcp(const std::string& host, uint16_t port) {
+namespace {
+
+// Connects `fd` to `address` within the context: a non-blocking connect,
+// then a wait for it that the deadline ends, or the context's cancel, which
+// shuts the connecting socket down and so wakes the wait.
+absl::Status Connect(int fd, const addrinfo& address, const DialContext& context) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return ErrnoError("fcntl", errno);
+  }
+  if (::connect(fd, address.ai_addr, address.ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) return ErrnoError("connect", errno);
+    const CancelHandle::Registration registration =
+        context.cancel.OnCancel([fd] { ::shutdown(fd, SHUT_RDWR); });
+    for (;;) {
+      const absl::Time now = absl::Now();
+      if (context.cancel.IsCancelled()) return absl::CancelledError("dial cancelled");
+      if (now >= context.deadline) return absl::DeadlineExceededError("dial timed out");
+      int wait_ms = -1;
+      if (context.deadline != absl::InfiniteFuture()) {
+        wait_ms = static_cast<int>(std::min<int64_t>(
+            absl::ToInt64Milliseconds(absl::Ceil(context.deadline - now, absl::Milliseconds(1))),
+            INT_MAX));
+      }
+      pollfd p{fd, POLLOUT, 0};
+      const int ready = ::poll(&p, 1, wait_ms);
+      if (ready < 0 && errno != EINTR) return ErrnoError("poll", errno);
+      if (ready > 0) break;
+    }
+    if (context.cancel.IsCancelled()) return absl::CancelledError("dial cancelled");
+    int error = 0;
+    socklen_t size = sizeof(error);
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    if (error != 0) return ErrnoError("connect", error);
+  }
+  if (::fcntl(fd, F_SETFL, flags) != 0) return ErrnoError("fcntl", errno);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<NetConn>> DialTcp(const std::string& host, uint16_t port,
+                                                 const DialContext& context) {
+  const std::string where = absl::StrCat("dial ", host, ":", port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* addresses = nullptr;
   const std::string service = std::to_string(port);
   if (int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses); rc != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("dial ", host, ":", port, ": cannot resolve host: ", gai_strerror(rc)));
+    return absl::UnavailableError(absl::StrCat(where, ": cannot resolve host: ", gai_strerror(rc)));
   }
-  absl::Status last = absl::UnavailableError(absl::StrCat("dial ", host, ":", port, ": no address"));
+  absl::Status last = absl::UnavailableError(absl::StrCat(where, ": no address"));
   for (addrinfo* a = addresses; a != nullptr; a = a->ai_next) {
     const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) {
-      last = ErrnoError(absl::StrCat("dial ", host, ":", port, ": socket"), errno);
+      last = ErrnoError(absl::StrCat(where, ": socket"), errno);
       continue;
     }
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-      last = ErrnoError(absl::StrCat("dial ", host, ":", port), errno);
+    if (absl::Status connected = Connect(fd, *a, context); !connected.ok()) {
+      last = absl::Status(connected.code(), absl::StrCat(where, ": ", connected.message()));
       ::close(fd);
+      if (absl::IsCancelled(connected) || absl::IsDeadlineExceeded(connected)) break;
       continue;
     }
     const int one = 1;

@@ -12,8 +12,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/types/span.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "transport/cancel.h"
 #include "transport/wire/byte_source.h"
 
 namespace h1 {
@@ -67,11 +68,25 @@ class ForwardingNetConn : public NetConn {
   std::unique_ptr<NetConn> inner_;
 };
 
-using DialFunction =
-    std::function<absl::StatusOr<std::unique_ptr<NetConn>>(const std::string& host, uint16_t port)>;
+// What a dial must respect, like the context of Go's DialContext: it should
+// fail once `deadline` passes (the Transport's dial timeout) or `cancel`
+// fires (the request that wanted the connection gave up).
+struct DialContext {
+  absl::Time deadline = absl::InfiniteFuture();
+  CancelHandle cancel;
+};
 
-// Connects over TCP (blocking, TCP_NODELAY). Errors name the host and port.
-absl::StatusOr<std::unique_ptr<NetConn>> DialTcp(const std::string& host, uint16_t port);
+// Called on a dial thread of the Transport, never on the caller's: the
+// caller stops waiting when its request is cancelled, whatever the dial
+// does, and a dial that ignores `context` only delays its own thread.
+using DialFunction = std::function<absl::StatusOr<std::unique_ptr<NetConn>>(
+    const std::string& host, uint16_t port, const DialContext& context)>;
+
+// Connects over TCP (TCP_NODELAY), giving up with DEADLINE_EXCEEDED at the
+// context's deadline or CANCELLED when it fires; name resolution is not
+// interrupted. Errors name the host and port.
+absl::StatusOr<std::unique_ptr<NetConn>> DialTcp(const std::string& host, uint16_t port,
+                                                 const DialContext& context);
 
 // Wraps a connected socket descriptor; takes ownership.
 std::unique_ptr<NetConn> NetConnFromFd(int fd);

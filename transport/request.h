@@ -9,6 +9,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "transport/cancel.h"
 #include "transport/headers.h"
 
 namespace h1 {
@@ -51,6 +53,12 @@ struct Request {
   // (Go's Request.Host): a virtual host on an address. Only the bytes Go's
   // ValidHostHeader allows: letters, digits and !$%&'()*+,-.:;=@[]_~.
   std::string host;
+  // Cancels the request from any thread (see RoundTrip for what it does in
+  // each phase). None: it cannot be cancelled.
+  std::optional<CancelHandle> cancel;
+  // The request fails with DEADLINE_EXCEEDED if it, or the reading of its
+  // response body, is not over by then (Go's context deadline).
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 // Convenience constructors.

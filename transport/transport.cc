@@ -9,8 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "transport/conn_manager.h"
 #include "transport/connection.h"
-#include "transport/idle_pool.h"
 #include "transport/url.h"
 #include "transport/wire/request_head.h"
 
@@ -93,24 +93,23 @@ absl::Status Validate(const Request& request, const wire::RequestHead& head) {
 
 Transport::Transport(TransportOptions options)
     : options_(std::move(options)),
-      conn_options_{options_.disable_keep_alives,
-                    options_.reuse_grace_period,
-                    NoLimitIfZero(options_.response_header_timeout),
-                    NoLimitIfZero(options_.idle_conn_timeout),
-                    options_.max_response_header_bytes,
-                    options_.test_hook},
-      pool_(std::make_shared<IdlePool>(options_.max_idle_conns_per_host,
-                                       options_.max_idle_conns)) {}
+      manager_(ConnManager::Create(ConnManagerOptions{
+          options_.dial, NoLimitIfZero(options_.dial_timeout), options_.max_conns_per_host,
+          options_.max_idle_conns_per_host, options_.max_idle_conns,
+          ConnectionOptions{options_.disable_keep_alives, options_.reuse_grace_period,
+                            NoLimitIfZero(options_.response_header_timeout),
+                            NoLimitIfZero(options_.idle_conn_timeout),
+                            options_.max_response_header_bytes, options_.test_hook}})) {}
 
 // Connections still serving responses hold the pool too: it must refuse
 // them once the Transport is gone, or they would outlive it there.
-Transport::~Transport() { pool_->Shutdown(absl::CancelledError("transport destroyed")); }
+Transport::~Transport() { manager_->Shutdown(); }
 
-void Transport::CloseIdleConnections() {
-  pool_->CloseAll(absl::CancelledError("idle connections closed by the transport"));
-}
+void Transport::CloseIdleConnections() { manager_->CloseIdle(); }
 
-int Transport::IdleConnectionCount() const { return pool_->size(); }
+int Transport::IdleConnectionCount() const { return manager_->IdleCount(); }
+
+TransportStats Transport::Stats() const { return manager_->Stats(); }
 
 absl::StatusOr<Response> Transport::RoundTrip(Request request) {
   absl::StatusOr<HttpUrl> url = ParseHttpUrl(request.url);
@@ -122,33 +121,30 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
   // Judged before the first attempt, while the request still holds its body.
   const bool replayable = IsReplayable(request);
 
+  if (request.cancel.has_value() && request.cancel->IsCancelled()) {
+    return absl::CancelledError("request cancelled before it was sent");
+  }
   for (int attempt = 1;; ++attempt) {
-    ConnInfo info;
-    std::shared_ptr<Connection> conn = pool_->Take(key);
-    if (conn != nullptr) {
-      info.was_idle = true;
-      info.idle_time = conn->MarkTaken(absl::Now());
-    } else {
-      absl::StatusOr<std::unique_ptr<NetConn>> socket = options_.dial(url->host, url->port);
-      if (!socket.ok()) return socket.status();
-      conn = Connection::Start(next_connection_id_++, key, *std::move(socket), conn_options_,
-                               pool_);
-      if (options_.test_hook) options_.test_hook(HookPoint::kConnectionStarted, conn->id(), 0);
-    }
+    absl::StatusOr<ConnManager::Acquired> acquired =
+        manager_->Get(key, url->host, url->port, request.cancel, request.deadline);
+    if (!acquired.ok()) return acquired.status();
+    const std::shared_ptr<Connection>& conn = acquired->conn;
+    const bool served_before = conn->HasServed();
     RetryHint hint = RetryHint::kNone;
     absl::StatusOr<Response> response = conn->RoundTrip(request, head_bytes, &hint);
     if (response.ok()) {
-      response->conn.was_idle = info.was_idle;
-      response->conn.idle_time = info.idle_time;
+      response->conn.was_idle = acquired->was_idle;
+      response->conn.idle_time = acquired->idle_time;
       return response;
     }
     // Go's shouldRetryRequest: only a connection that served before can have
     // gone stale under the request; a fresh one failing means the server
     // refuses the request itself, and retrying could loop.
-    const bool retry = attempt < kMaxAttempts && info.was_idle &&
+    const bool retry = attempt < kMaxAttempts && served_before &&
                        (hint == RetryHint::kNothingWritten ||
                         (hint == RetryHint::kClosedBeforeResponse && replayable));
     if (!retry) return response.status();
+    manager_->stats().Retried();
   }
 }
 

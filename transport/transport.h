@@ -10,22 +10,21 @@
 #ifndef H1_TRANSPORT_TRANSPORT_H_
 #define H1_TRANSPORT_TRANSPORT_H_
 
-#include <atomic>
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "transport/connection.h"
+#include "transport/cancel.h"
 #include "transport/net_conn.h"
 #include "transport/request.h"
 #include "transport/response.h"
+#include "transport/stats.h"
 #include "transport/test_hook.h"
 
 namespace h1 {
 
-class IdlePool;
+class ConnManager;
 
 // As in Go, a zero duration means no limit.
 struct TransportOptions {
@@ -34,6 +33,12 @@ struct TransportOptions {
   // Idle connections kept across all hosts, least recently used closed
   // first; 0 means no limit.
   int max_idle_conns = 100;
+  // Connections per host, dialling, idle or serving; 0 means no limit.
+  // Requests beyond it wait, oldest first, for a connection to turn idle or
+  // to close (which frees a slot for a dial).
+  int max_conns_per_host = 0;
+  // Limit on establishing a connection (passed to the Dial hook).
+  absl::Duration dial_timeout = absl::Seconds(30);
   // An idle connection is closed after this long unused.
   absl::Duration idle_conn_timeout = absl::Seconds(90);
   // Sends "Connection: close" and never reuses a connection.
@@ -51,7 +56,8 @@ struct TransportOptions {
   absl::Duration response_header_timeout = absl::ZeroDuration();
   // Limit on a response head and its interim 1xx heads together.
   size_t max_response_header_bytes = 1 << 20;
-  // Opens connections; tests wrap DialTcp to record dials and closes.
+  // Opens connections, on a dial thread; tests wrap DialTcp to record dials
+  // and closes.
   DialFunction dial = DialTcp;
   // For tests: parks threads at named points inside connections.
   TestHook test_hook;
@@ -70,7 +76,18 @@ class Transport {
   Transport& operator=(const Transport&) = delete;
 
   // Sends `request` and returns once the response head has arrived. Errors
-  // name the cause. As in Go, a request that failed on a connection taken
+  // name the cause.
+  //
+  // The request's cancel handle, or its deadline, ends it in whichever
+  // phase it is, with CANCELLED or DEADLINE_EXCEEDED naming the phase:
+  // waiting for a connection (idle, a MaxConnsPerHost slot, a dial: the
+  // dial is stopped too), writing the request, awaiting the response head
+  // (the connection is closed), reading the response body (a blocked Read
+  // returns; the connection is closed). A response already on its way when
+  // it fires is returned; once the body has ended, cancelling does nothing.
+  // A cancelled request is never sent again.
+  //
+  // As in Go, a request that failed on a connection taken
   // from the idle pool is sent again on another connection only if not one
   // of its bytes reached the socket (any method; its body is sent whole),
   // or if the server closed the connection before a single response byte
@@ -83,12 +100,12 @@ class Transport {
   // The idle connections, once every pending reuse decision is made (at
   // most reuse_grace_period).
   int IdleConnectionCount() const;
+  // What the pool has done and holds now.
+  TransportStats Stats() const;
 
  private:
   const TransportOptions options_;
-  const ConnectionOptions conn_options_;
-  const std::shared_ptr<IdlePool> pool_;
-  std::atomic<uint64_t> next_connection_id_{1};
+  const std::shared_ptr<ConnManager> manager_;
 };
 
 }  // namespace h1

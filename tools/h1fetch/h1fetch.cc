@@ -64,9 +64,10 @@ class VerboseConn final : public h1::ForwardingNetConn {
   std::string peer_;
 };
 
-absl::StatusOr<std::unique_ptr<h1::NetConn>> VerboseDial(const std::string& host, uint16_t port) {
+absl::StatusOr<std::unique_ptr<h1::NetConn>> VerboseDial(const std::string& host, uint16_t port,
+                                                         const h1::DialContext& context) {
   const std::string peer = absl::StrCat(host, ":", port);
-  absl::StatusOr<std::unique_ptr<h1::NetConn>> conn = h1::DialTcp(host, port);
+  absl::StatusOr<std::unique_ptr<h1::NetConn>> conn = h1::DialTcp(host, port, context);
   if (!conn.ok()) {
     std::fprintf(stderr, "h1fetch: dial %s failed: %s\n", peer.c_str(),
                  conn.status().ToString().c_str());

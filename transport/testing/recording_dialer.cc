@@ -21,9 +21,9 @@ class RecordingDialer::RecordedConn final : public ForwardingNetConn {
 };
 
 DialFunction RecordingDialer::Dial(Wrap wrap) {
-  return [this, wrap](const std::string& host, uint16_t port)
-             -> absl::StatusOr<std::unique_ptr<NetConn>> {
-    absl::StatusOr<std::unique_ptr<NetConn>> conn = dial_(host, port);
+  return [this, wrap](const std::string& host, uint16_t port,
+                      const DialContext& context) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    absl::StatusOr<std::unique_ptr<NetConn>> conn = dial_(host, port, context);
     int index;
     {
       absl::MutexLock lock(&mu_);

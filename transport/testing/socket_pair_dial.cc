@@ -14,15 +14,16 @@
 namespace h1::testing {
 
 DialFunction SocketPairDial(std::function<void(int peer_fd)> serve) {
-  return [serve = std::move(serve)](const std::string&,
-                                    uint16_t) -> absl::StatusOr<std::unique_ptr<NetConn>> {
-    int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-      return absl::UnavailableError(absl::StrCat("socketpair: ", std::strerror(errno)));
-    }
-    serve(fds[1]);
-    return NetConnFromFd(fds[0]);
-  };
+  return
+      [serve = std::move(serve)](const std::string&, uint16_t,
+                                 const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+        int fds[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+          return absl::UnavailableError(absl::StrCat("socketpair: ", std::strerror(errno)));
+        }
+        serve(fds[1]);
+        return NetConnFromFd(fds[0]);
+      };
 }
 
 }  // namespace h1::testing

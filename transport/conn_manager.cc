@@ -1,0 +1,126 @@
+// See conn_manager.h.
+#include "transport/conn_manager.h"
+
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "transport/thread_registry.h"
+
+namespace h1 {
+
+std::shared_ptr<ConnManager> ConnManager::Create(ConnManagerOptions options) {
+  return std::shared_ptr<ConnManager>(new ConnManager(std::move(options)));
+}
+
+ConnManager::ConnManager(ConnManagerOptions options)
+    : options_(std::move(options)),
+      stats_(std::make_shared<StatsRecorder>()),
+      pool_(std::make_shared<IdlePool>(options_.max_idle_conns_per_host, options_.max_idle_conns)),
+      slots_(options_.max_conns_per_host, stats_) {}
+
+absl::StatusOr<ConnManager::Acquired> ConnManager::Get(const std::string& pool_key,
+                                                       const std::string& host, uint16_t port,
+                                                       const std::optional<CancelHandle>& cancel,
+                                                       absl::Time deadline) {
+  auto waiter = std::make_shared<ConnWaiter>(pool_key, host, port);
+  if (std::shared_ptr<Connection> idle = pool_->TakeOrQueue(waiter)) {
+    const absl::Duration idle_time = idle->MarkTaken(absl::Now());
+    return Acquired{std::move(idle), /*was_idle=*/true, idle_time};
+  }
+  if (slots_.AcquireOrQueue(waiter)) StartDial(waiter);
+  absl::StatusOr<ConnWaiter::Served> served;
+  {
+    CancelHandle::Registration registration;
+    if (cancel.has_value()) registration = cancel->OnCancel([&waiter] { waiter->Cancel(); });
+    served = waiter->Await(deadline);
+  }
+  pool_->Forget(waiter.get());
+  slots_.Forget(waiter.get());
+  if (!served.ok()) return served.status();
+  return Acquired{std::move(served->conn), served->via_pool, absl::ZeroDuration()};
+}
+
+void ConnManager::StartDial(std::shared_ptr<ConnWaiter> waiter) {
+  bool shut_down;
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down = shut_down_;
+  }
+  if (shut_down) {
+    waiter->DialFailed(absl::CancelledError("transport destroyed"));
+    SlotFreed(waiter->pool_key);
+    return;
+  }
+  CancelHandle cancel;
+  waiter->DialStarted(cancel);
+  stats_->DialStarted();
+  ThreadRegistry::Scoped registration(absl::StrCat("h1-dial-", next_dial_id_++));
+  StatsRecorder::LiveThread live(stats_);
+  std::thread([registration = std::move(registration), live = std::move(live),
+               self = shared_from_this(), waiter = std::move(waiter),
+               cancel = std::move(cancel)]() mutable {
+    // Released in reverse order: the registration last.
+    auto scoped = std::move(registration);
+    auto counted = std::move(live);
+    auto owner = std::move(self);
+    owner->Dial(waiter, cancel);
+    waiter.reset();
+    owner.reset();
+  }).detach();
+}
+
+void ConnManager::Dial(const std::shared_ptr<ConnWaiter>& waiter, const CancelHandle& cancel) {
+  DialContext context{absl::InfiniteFuture(), cancel};
+  if (options_.dial_timeout != absl::InfiniteDuration()) {
+    context.deadline = absl::Now() + options_.dial_timeout;
+  }
+  absl::StatusOr<std::unique_ptr<NetConn>> socket =
+      options_.dial(waiter->host, waiter->port, context);
+  stats_->DialEnded(socket.ok());
+  if (!socket.ok()) {
+    absl::Status error = socket.status();
+    if (absl::IsDeadlineExceeded(error) && options_.dial_timeout != absl::InfiniteDuration()) {
+      error = absl::DeadlineExceededError(absl::StrCat(
+          error.message(), " (dial timeout ", absl::FormatDuration(options_.dial_timeout), ")"));
+    }
+    waiter->DialFailed(error);
+    SlotFreed(waiter->pool_key);
+    return;
+  }
+  std::weak_ptr<ConnManager> manager = weak_from_this();
+  std::shared_ptr<Connection> conn =
+      Connection::Start(next_connection_id_++, waiter->pool_key, *std::move(socket),
+                        options_.connection, pool_, stats_, [manager, key = waiter->pool_key] {
+                          if (std::shared_ptr<ConnManager> m = manager.lock()) m->SlotFreed(key);
+                        });
+  if (options_.connection.test_hook) {
+    options_.connection.test_hook(HookPoint::kConnectionStarted, conn->id(), 0);
+  }
+  if (waiter->Deliver(conn, /*via_pool=*/false)) return;
+  // Late binding: the request took another connection, or gave up. This
+  // one goes to the idle pool (or to the next request waiting there).
+  if (absl::Status pooled = pool_->Put(conn); !pooled.ok()) {
+    conn->Close(pooled, absl::IsResourceExhausted(pooled) ? CloseCause::kPoolFull
+                                                          : CloseCause::kTransportClosed);
+  }
+}
+
+void ConnManager::SlotFreed(const std::string& pool_key) {
+  if (std::shared_ptr<ConnWaiter> next = slots_.Release(pool_key)) StartDial(std::move(next));
+}
+
+void ConnManager::CloseIdle() {
+  pool_->CloseAll(absl::CancelledError("idle connections closed by the transport"));
+}
+
+void ConnManager::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down_ = true;
+  }
+  pool_->Shutdown(absl::CancelledError("transport destroyed"));
+}
+
+}  // namespace h1
