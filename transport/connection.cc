@@ -190,6 +190,7 @@ Connection::Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetCon
       writech_(1, closed_),
       reqch_(1, closed_),
       write_err_ch_(1, closed_),
+      continue_ch_(2, closed_),
       body_done_(1, closed_),
       exchange_ended_(1, closed_) {}
 
@@ -273,8 +274,12 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_vi
     }
     ++requests_sent_;
     ++expected_responses_;
+    const bool expect_continue = request.body != nullptr &&
+                                 request.content_length.value_or(1) != 0 &&
+                                 options_.expect_continue_timeout > absl::ZeroDuration() &&
+                                 request.headers.HasToken("Expect", "100-continue");
     exchange = std::make_shared<Exchange>(requests_sent_, request, head, requests_sent_ > 1,
-                                          asked_close, reader_exited_);
+                                          asked_close, expect_continue, reader_exited_);
   }
   if (exchange->reused) stats_->Reused();
   // The reader gets its request first: if the write then fails and closes
@@ -387,11 +392,46 @@ void Connection::WriteLoop() {
     }
     // A request cut short leaves the server mid-message: close, as Go's
     // writeLoop does. A response already received is still read and wins.
-    if (!result.ok()) Close(result, CloseCause::kWriteError);
+    // A body skipped for a final answer is not cut short: that answer is
+    // read whole, and its end closes the connection (it came early).
+    if (!result.ok() && !exchange.BodySkipped()) Close(result, CloseCause::kWriteError);
     write_err_ch_.Send(WriteReport{exchange.seq, result});
     Hook(HookPoint::kWriterReported, exchange.seq);
     if (!result.ok()) return;
   }
+}
+
+absl::Status Connection::AwaitContinue(Exchange& exchange) {
+  Hook(HookPoint::kAwaitingContinue, exchange.seq);
+  const absl::Time timer = absl::Now() + options_.expect_continue_timeout;
+  for (;;) {
+    const std::optional<uint64_t> word = continue_ch_.RecvWithTimeout(timer - absl::Now());
+    if (!word.has_value() || *word == exchange.seq) break;  // Else an earlier request's.
+  }
+  if (closed_.HasFired()) {
+    return WithContext("connection closed while awaiting 100 Continue", close_reason());
+  }
+  if (!exchange.ResolveContinue()) {
+    return absl::FailedPreconditionError(
+        "request body not sent: the server gave a final response instead of 100 Continue");
+  }
+  return absl::OkStatus();
+}
+
+void Connection::InterimHeadRead(Exchange& exchange, const wire::ResponseHead& interim) {
+  if (!exchange.expect_continue) return;
+  if (interim.status == 100) {
+    // The 100's bytes are no answer: a writer that looks before the body's
+    // last write must see only what follows them.
+    input_seen_ = input_.buffered() > 0;
+    if (exchange.ContinueReceived()) continue_ch_.TrySend(uint64_t{exchange.seq});
+  }
+  // The answer proper begins with the next head, wherever the request is
+  // by then (as in AwaitNextResponse, its bytes stay in the socket until
+  // input_seen_ says so).
+  if (input_.buffered() == 0) (void)socket_->AwaitInput(absl::InfiniteDuration());
+  input_seen_ = true;
+  exchange.ResponseStarted();
 }
 
 bool Connection::AnswerHasBegun() {
@@ -461,6 +501,10 @@ absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySo
   };
 
   if (body == nullptr) return write({head}, /*last=*/true);
+  if (exchange.expect_continue) {
+    if (absl::Status status = write({head}, /*last=*/false); !status.ok()) return status;
+    if (absl::Status status = AwaitContinue(exchange); !status.ok()) return status;
+  }
   if (piece == nullptr) piece.reset(new char[kWriteChunk]);
   // Each piece is written before the source is read again, so bytes never
   // wait behind a slow source; it is gathered with its framing, not copied.
@@ -596,8 +640,12 @@ bool Connection::ReadOneResponse(Exchange& exchange) {
     exchange.events().Send(ReadOutcome{error});
     return false;
   }
-  absl::StatusOr<wire::ResponseHead> head =
-      wire::ReadFinalResponseHead(input_, options_.max_response_header_bytes);
+  absl::StatusOr<wire::ResponseHead> head = wire::ReadFinalResponseHead(
+      input_, options_.max_response_header_bytes,
+      [&](const wire::ResponseHead& interim) { InterimHeadRead(exchange, interim); });
+  if (exchange.expect_continue && head.ok() && exchange.FinalHeadRead()) {
+    continue_ch_.TrySend(uint64_t{exchange.seq});
+  }
   if (!ClaimOrClose(exchange)) return false;
   absl::StatusOr<wire::BodyFraming> framing =
       head.ok() ? wire::ResponseBodyFraming(*head, exchange.method) : head.status();

@@ -69,6 +69,7 @@
 #include "transport/stats.h"
 #include "transport/test_hook.h"
 #include "transport/wire/buffered_reader.h"
+#include "transport/wire/message_head.h"
 
 namespace h1 {
 
@@ -84,6 +85,9 @@ struct ConnectionOptions {
   // Infinite: no limit.
   absl::Duration idle_timeout = absl::InfiniteDuration();
   size_t max_response_header_bytes = 1 << 20;
+  // How long a request with "Expect: 100-continue" waits for 100 Continue
+  // before it sends its body anyway. Zero: the body follows at once.
+  absl::Duration expect_continue_timeout = absl::Seconds(1);
   TestHook test_hook;
 };
 
@@ -172,6 +176,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Claims `exchange`'s outcome for its caller; if the caller gave up first,
   // closes the connection (as the caller does) and returns false.
   bool ClaimOrClose(Exchange& exchange);
+  // Writer, after an "Expect: 100-continue" head: waits for the reader's
+  // word, the timer or the close; OK to send the body.
+  absl::Status AwaitContinue(Exchange& exchange);
+  // Reader, after an interim head: acts on a 100 Continue, and notes where
+  // the request is when the next head begins.
+  void InterimHeadRead(Exchange& exchange, const wire::ResponseHead& interim);
   // Writes one request; `piece` is the writer's buffer for body pieces.
   absl::Status WriteRequest(Exchange& exchange, std::unique_ptr<BodySource> body,
                             std::unique_ptr<char[]>& piece);
@@ -255,6 +265,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Channel<std::shared_ptr<Exchange>> writech_;
   Channel<std::shared_ptr<Exchange>> reqch_;
   Channel<WriteReport> write_err_ch_;  // Go's writeErrCh.
+  // The reader's word to a writer awaiting 100 Continue, tagged with its
+  // request: a word the writer's timer overtook is left behind, and the
+  // next request's writer skips it (hence room for two).
+  Channel<uint64_t> continue_ch_;
   Channel<bool> body_done_;            // The caller read a body to its end.
   Channel<bool> exchange_ended_;       // The reader ended the exchange.
 

@@ -35,7 +35,7 @@ class ResumedBody final : public BodySource {
 }  // namespace
 
 Exchange::Exchange(uint64_t seq, Request& request, absl::string_view head, bool reused,
-                   bool request_asked_close, CloseSignal& answered)
+                   bool request_asked_close, bool expect_continue, CloseSignal& answered)
     : seq(seq),
       method(request.method),
       head(head),
@@ -43,6 +43,7 @@ Exchange::Exchange(uint64_t seq, Request& request, absl::string_view head, bool 
       has_body(request.body != nullptr),
       reused(reused),
       request_asked_close(request_asked_close),
+      expect_continue(expect_continue),
       cancel(request.cancel),
       deadline(request.deadline),
       events_(3, answered),
@@ -59,9 +60,37 @@ bool Exchange::StartWriting(std::unique_ptr<BodySource>& body) {
 bool Exchange::BeginFirstWrite(bool last) {
   absl::MutexLock lock(&mu_);
   if (stage_ == Stage::kWithdrawing) return false;
-  stage_ = last ? Stage::kLastWrite : Stage::kWriting;
+  stage_ =
+      last ? Stage::kLastWrite : (expect_continue ? Stage::kAwaitingContinue : Stage::kWriting);
   in_first_write_ = true;
   return true;
+}
+
+bool Exchange::ContinueReceived() {
+  absl::MutexLock lock(&mu_);
+  if (stage_ != Stage::kAwaitingContinue) return false;
+  stage_ = Stage::kWriting;
+  return true;
+}
+
+bool Exchange::FinalHeadRead() {
+  absl::MutexLock lock(&mu_);
+  if (began_awaiting_continue_) answered_early_ = true;
+  if (stage_ != Stage::kAwaitingContinue) return false;
+  stage_ = Stage::kBodySkipped;
+  answered_early_ = true;
+  return true;
+}
+
+bool Exchange::BodySkipped() const {
+  absl::MutexLock lock(&mu_);
+  return stage_ == Stage::kBodySkipped;
+}
+
+bool Exchange::ResolveContinue() {
+  absl::MutexLock lock(&mu_);
+  if (stage_ == Stage::kAwaitingContinue) stage_ = Stage::kWriting;
+  return stage_ != Stage::kBodySkipped;
 }
 
 void Exchange::FirstWriteReturned() {
@@ -102,6 +131,7 @@ void Exchange::MarkAnsweredEarly() {
 
 Exchange::Started Exchange::ResponseStarted() {
   absl::MutexLock lock(&mu_);
+  began_awaiting_continue_ = stage_ == Stage::kAwaitingContinue;
   switch (stage_) {
     case Stage::kQueued:
       stage_ = Stage::kUnsent;
@@ -114,6 +144,9 @@ Exchange::Started Exchange::ResponseStarted() {
     case Stage::kLetGo:
     case Stage::kReclaimed:
       return Started::kBeforeAnyWrite;
+    case Stage::kAwaitingContinue:  // Judged once the head is known final.
+    case Stage::kBodySkipped:
+      return Started::kStarted;
     case Stage::kWriting:
       answered_early_ = true;
       return Started::kStarted;
@@ -154,6 +187,9 @@ std::string Exchange::Phase() const {
     case Stage::kWriting:
     case Stage::kLastWrite:
       return has_body ? "writing the request body" : "writing the request";
+    case Stage::kAwaitingContinue:
+      return "awaiting 100 Continue";
+    case Stage::kBodySkipped:
     case Stage::kWritten:
     case Stage::kUnsent:
     case Stage::kLetGo:

@@ -58,7 +58,7 @@ class Exchange {
   // Takes `request`'s body. `answered` fires when the connection's reader
   // exits: it will send no more events, so no wait for one outlives it.
   Exchange(uint64_t seq, Request& request, absl::string_view head, bool reused,
-           bool request_asked_close, CloseSignal& answered);
+           bool request_asked_close, bool expect_continue, CloseSignal& answered);
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
@@ -70,6 +70,10 @@ class Exchange {
   const bool has_body;
   const bool reused;
   const bool request_asked_close;
+  // The head carries "Expect: 100-continue" and a body follows: the writer
+  // sends the head alone and waits for the reader's word (or its timer)
+  // before it sends the body.
+  const bool expect_continue;
   // The request's, for the phases after the head.
   const std::optional<CancelHandle> cancel;
   const absl::Time deadline;
@@ -84,8 +88,24 @@ class Exchange {
   // Writer, right before the request's first socket write (`last` if it
   // is also the last): from here a byte may reach the socket. Returns false
   // if the request was withdrawn meanwhile: the writer must give it back
-  // instead of writing.
+  // instead of writing. With expect_continue the first write is the head
+  // alone, and the request then awaits 100 Continue.
   bool BeginFirstWrite(bool last) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // 100-continue. Reader, on an interim 100 while the request awaits it:
+  // the body is to be sent. Returns whether the request was awaiting it
+  // (then the writer must be woken).
+  bool ContinueReceived() ABSL_LOCKS_EXCLUDED(mu_);
+  // Reader, once a final head is read. A final answer that began while the
+  // request awaited 100 Continue came before the body: it is early, and if
+  // the body has not started, it is never sent. Returns whether the request
+  // was still awaiting (then the writer must be woken).
+  bool FinalHeadRead() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer, when the reader's word arrived or the expect-continue timer
+  // ran out: whether to send the body. The timer decides for sending.
+  bool ResolveContinue() ABSL_LOCKS_EXCLUDED(mu_);
+  // The body was not sent: a final answer came instead of 100 Continue.
+  bool BodySkipped() const ABSL_LOCKS_EXCLUDED(mu_);
   // Writer: the first socket write returned having written bytes (one that
   // wrote none gives the request back instead).
   void FirstWriteReturned() ABSL_LOCKS_EXCLUDED(mu_);
@@ -149,15 +169,17 @@ class Exchange {
 
  private:
   enum class Stage {
-    kQueued,       // The writer has not taken it.
-    kTaken,        // The writer holds it; no socket write yet.
-    kWithdrawing,  // Withdrawn while kTaken: the writer is to give it back.
-    kWriting,      // Written in part: before the last write.
-    kLastWrite,    // In the last write.
-    kWritten,      // The last write returned.
-    kUnsent,       // No byte reached the socket; the body is here.
-    kLetGo,        // Neither written nor given back: it cannot go elsewhere.
-    kReclaimed,    // Back with its caller.
+    kQueued,            // The writer has not taken it.
+    kTaken,             // The writer holds it; no socket write yet.
+    kWithdrawing,       // Withdrawn while kTaken: the writer is to give it back.
+    kAwaitingContinue,  // The head is (being) written; the body awaits 100 Continue.
+    kBodySkipped,       // A final answer came instead of 100 Continue: no body is sent.
+    kWriting,           // Written in part: before the last write.
+    kLastWrite,         // In the last write.
+    kWritten,           // The last write returned.
+    kUnsent,            // No byte reached the socket; the body is here.
+    kLetGo,             // Neither written nor given back: it cannot go elsewhere.
+    kReclaimed,         // Back with its caller.
   };
   enum class Answer { kAwaited, kClaimed, kAbandoned };
 
@@ -166,6 +188,8 @@ class Exchange {
   Stage stage_ ABSL_GUARDED_BY(mu_) = Stage::kQueued;
   Answer answer_ ABSL_GUARDED_BY(mu_) = Answer::kAwaited;
   bool answered_early_ ABSL_GUARDED_BY(mu_) = false;
+  // The answer being read began while the request awaited 100 Continue.
+  bool began_awaiting_continue_ ABSL_GUARDED_BY(mu_) = false;
   bool in_first_write_ ABSL_GUARDED_BY(mu_) = false;
   // Until the writer takes it, or once given back.
   std::unique_ptr<BodySource> body_ ABSL_GUARDED_BY(mu_);

@@ -7,26 +7,27 @@
 namespace h1 {
 namespace {
 
+// Shares its bytes with the request's get_body, so a replay copies nothing.
 class StringBodySource final : public BodySource {
  public:
-  explicit StringBodySource(std::string bytes) : bytes_(std::move(bytes)) {}
+  explicit StringBodySource(std::shared_ptr<const std::string> bytes) : bytes_(std::move(bytes)) {}
 
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    const size_t count = std::min(n, bytes_.size() - offset_);
-    std::memcpy(buf, bytes_.data() + offset_, count);
+    const size_t count = std::min(n, bytes_->size() - offset_);
+    std::memcpy(buf, bytes_->data() + offset_, count);
     offset_ += count;
     return count;
   }
 
  private:
-  std::string bytes_;
+  const std::shared_ptr<const std::string> bytes_;
   size_t offset_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<BodySource> StringBody(std::string bytes) {
-  return std::make_unique<StringBodySource>(std::move(bytes));
+  return std::make_unique<StringBodySource>(std::make_shared<const std::string>(std::move(bytes)));
 }
 
 Request Get(std::string url) {
@@ -40,7 +41,11 @@ Request Post(std::string url, std::string body) {
   request.method = "POST";
   request.url = std::move(url);
   request.content_length = body.size();
-  request.body = StringBody(std::move(body));
+  auto bytes = std::make_shared<const std::string>(std::move(body));
+  request.body = std::make_unique<StringBodySource>(bytes);
+  request.get_body = [bytes]() -> absl::StatusOr<std::unique_ptr<BodySource>> {
+    return std::make_unique<StringBodySource>(bytes);
+  };
   return request;
 }
 

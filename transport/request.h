@@ -4,6 +4,7 @@
 #define H1_TRANSPORT_REQUEST_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,10 @@ class BodySource {
 // A BodySource over bytes held in memory.
 std::unique_ptr<BodySource> StringBody(std::string bytes);
 
+// Makes a fresh BodySource with the same bytes, from the start (Go's
+// Request.GetBody), so that a request can be sent again.
+using BodyFactory = std::function<absl::StatusOr<std::unique_ptr<BodySource>>()>;
+
 struct Request {
   std::string method = "GET";
   // Absolute http:// URL. https is not supported.
@@ -59,9 +64,15 @@ struct Request {
   // The request fails with DEADLINE_EXCEEDED if it, or the reading of its
   // response body, is not over by then (Go's context deadline).
   absl::Time deadline = absl::InfiniteFuture();
+  // With a body: makes it again, so that the request may be replayed on a
+  // new connection when the server closed a reused one before answering
+  // (see Transport::RoundTrip). Post() sets it. Called on the caller's
+  // thread; an error ends the request with the first failure.
+  BodyFactory get_body;
+  // New members go last, so that aggregate initialisation keeps working.
 };
 
-// Convenience constructors.
+// Convenience constructors. Post's body can be replayed (get_body).
 Request Get(std::string url);
 Request Post(std::string url, std::string body);
 

@@ -28,6 +28,9 @@ enum class HookPoint {
   // Writer: request `seq`'s head and part of its body are written, its last
   // write is next, and the writer has not yet looked for an early answer.
   kBeforeLastWrite,
+  // Writer: request `seq`'s head (with "Expect: 100-continue") is written;
+  // the writer is about to wait for 100 Continue.
+  kAwaitingContinue,
   // Writer: request `seq`'s write result is on writeErrCh; the writer has
   // not yet taken the next request.
   kWriterReported,

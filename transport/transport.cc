@@ -21,11 +21,14 @@ namespace {
 // dead connection from the pool, so this bounds a burst of stale ones.
 constexpr int kMaxAttempts = 4;
 
-// Idempotent and bodiless (Go's isReplayable).
+// Go's isReplayable: bodiless, or with a body that can be made again, and
+// idempotent by its method or by an Idempotency-Key (non-standard, widely
+// used to mean that a POST may be repeated; golang/go#19943).
 bool IsReplayable(const Request& request) {
   const std::string& m = request.method;
-  return request.body == nullptr &&
-         (m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE");
+  return (request.body == nullptr || request.get_body != nullptr) &&
+         (m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" ||
+          request.headers.Has("Idempotency-Key") || request.headers.Has("X-Idempotency-Key"));
 }
 
 // As in Go, a zero (or negative) duration means no limit.
@@ -99,7 +102,8 @@ Transport::Transport(TransportOptions options)
           ConnectionOptions{options_.disable_keep_alives, options_.reuse_grace_period,
                             NoLimitIfZero(options_.response_header_timeout),
                             NoLimitIfZero(options_.idle_conn_timeout),
-                            options_.max_response_header_bytes, options_.test_hook}})) {}
+                            options_.max_response_header_bytes, options_.expect_continue_timeout,
+                            options_.test_hook}})) {}
 
 // Connections still serving responses hold the pool too: it must refuse
 // them once the Transport is gone, or they would outlive it there.
@@ -120,6 +124,7 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
   const std::string key = url->PoolKey();
   // Judged before the first attempt, while the request still holds its body.
   const bool replayable = IsReplayable(request);
+  const bool has_body = request.body != nullptr;
 
   if (request.cancel.has_value() && request.cancel->IsCancelled()) {
     return absl::CancelledError("request cancelled before it was sent");
@@ -144,6 +149,18 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
                        (hint == RetryHint::kNothingWritten ||
                         (hint == RetryHint::kClosedBeforeResponse && replayable));
     if (!retry) return response.status();
+    if (hint == RetryHint::kClosedBeforeResponse && has_body) {
+      // The body went to the failed connection: make it again (Go's
+      // rewindBody).
+      absl::StatusOr<std::unique_ptr<BodySource>> body = request.get_body();
+      if (!body.ok()) {
+        return absl::Status(
+            response.status().code(),
+            absl::StrCat(response.status().message(),
+                         "; not retried: get_body failed: ", body.status().message()));
+      }
+      request.body = *std::move(body);
+    }
     manager_->stats().Retried();
   }
 }

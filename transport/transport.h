@@ -54,6 +54,12 @@ struct TransportOptions {
   // Limit on waiting for a response head, counted from the end of the
   // request write (as in Go): a slow upload does not eat into it.
   absl::Duration response_header_timeout = absl::ZeroDuration();
+  // How long a request with "Expect: 100-continue" (and a body) waits for
+  // 100 Continue before it sends its body anyway (Go's
+  // ExpectContinueTimeout; 1 s as in Go's DefaultTransport). A final
+  // response that comes instead is delivered, the body is never sent, and
+  // the connection is closed. Zero: the body follows the head at once.
+  absl::Duration expect_continue_timeout = absl::Seconds(1);
   // Limit on a response head and its interim 1xx heads together.
   size_t max_response_header_bytes = 1 << 20;
   // Opens connections, on a dial thread; tests wrap DialTcp to record dials
@@ -87,12 +93,14 @@ class Transport {
   // it fires is returned; once the body has ended, cancelling does nothing.
   // A cancelled request is never sent again.
   //
-  // As in Go, a request that failed on a connection taken
-  // from the idle pool is sent again on another connection only if not one
-  // of its bytes reached the socket (any method; its body is sent whole),
-  // or if the server closed the connection before a single response byte
-  // and the request is idempotent (GET, HEAD, OPTIONS, TRACE) with no body;
-  // never otherwise, and never after a failure on a new connection.
+  // As in Go, a request that failed on a connection that had served before
+  // is sent again on another connection only if not one of its bytes
+  // reached the socket (any method; its body is sent whole), or if the
+  // server closed the connection before a single response byte and the
+  // request is replayable: idempotent (GET, HEAD, OPTIONS, TRACE, or an
+  // Idempotency-Key or X-Idempotency-Key header) and bodiless or with a
+  // get_body to make its body again. Never otherwise, and never after a
+  // failure on a new connection.
   absl::StatusOr<Response> RoundTrip(Request request);
 
   // Closes the idle connections, and those whose reuse is being decided.

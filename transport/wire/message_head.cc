@@ -135,7 +135,9 @@ absl::StatusOr<ResponseHead> ReadResponseHead(BufferedReader& in, size_t max_hea
   return head;
 }
 
-absl::StatusOr<ResponseHead> ReadFinalResponseHead(BufferedReader& in, size_t max_header_bytes) {
+absl::StatusOr<ResponseHead> ReadFinalResponseHead(
+    BufferedReader& in, size_t max_header_bytes,
+    absl::FunctionRef<void(const ResponseHead& interim)> on_interim) {
   // One budget for every head: a stream of small 1xx heads cannot stretch it.
   size_t budget = max_header_bytes;
   for (int interim = 0;; ++interim) {
@@ -156,6 +158,7 @@ absl::StatusOr<ResponseHead> ReadFinalResponseHead(BufferedReader& in, size_t ma
       return absl::InvalidArgumentError(
           absl::StrCat("more than ", kMaxInterimResponses, " interim 1xx responses"));
     }
+    on_interim(*head);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "transport/wire/buffered_reader.h"
 #include "transport/wire/headers.h"
@@ -42,9 +43,12 @@ inline constexpr int kMaxInterimResponses = 5;
 
 // As ReadResponseHead, but skips up to kMaxInterimResponses 1xx interim
 // responses and fails on 101 (protocol switches are not supported).
-// `max_header_bytes` bounds all the heads together.
+// `max_header_bytes` bounds all the heads together. `on_interim` sees each
+// interim head once it is read and checked, before the next head is read
+// (a client that sent "Expect: 100-continue" acts on the 100).
 absl::StatusOr<ResponseHead> ReadFinalResponseHead(
-    BufferedReader& in, size_t max_header_bytes = kDefaultMaxHeaderBytes);
+    BufferedReader& in, size_t max_header_bytes = kDefaultMaxHeaderBytes,
+    absl::FunctionRef<void(const ResponseHead& interim)> on_interim = [](const ResponseHead&) {});
 
 // Reads one request head, with the same error conventions.
 absl::StatusOr<RequestHead> ReadRequestHead(BufferedReader& in,
