@@ -1,10 +1,12 @@
 // A program that uses h1transport from another workspace: fetches a URL
-// twice with one Transport and prints, for each response, its status, its
-// body's size and which connection served it.
+// twice with one Transport, each within a 10 s deadline, and prints, for
+// each response, its status, its body's size and which connection served it.
 #include <iostream>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "transport/transport.h"
 
 int main(int argc, char** argv) {
@@ -14,7 +16,10 @@ int main(int argc, char** argv) {
   }
   h1::Transport transport;  // Thread-safe; share one per process.
   for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<h1::Response> response = transport.RoundTrip(h1::Get(argv[1]));
+    h1::Request request = h1::Get(argv[1]);
+    // The request and the reading of its body; h1::CancelHandle cancels too.
+    request.deadline = absl::Now() + absl::Seconds(10);
+    absl::StatusOr<h1::Response> response = transport.RoundTrip(std::move(request));
     if (!response.ok()) {
       std::cerr << "fetch: " << response.status() << "\n";
       return 1;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <memory>
 
+#include "absl/time/clock.h"
+
 namespace h1::fetch {
 namespace {
 
@@ -27,7 +29,8 @@ class RepeatedByteBody final : public BodySource {
 
 }  // namespace
 
-Outcome Fetch(Transport& transport, const RequestSpec& spec, int index) {
+Outcome Fetch(Transport& transport, const RequestSpec& spec, int index,
+              const FetchOptions& options) {
   Outcome outcome;
   outcome.index = index;
   outcome.method = spec.method;
@@ -37,7 +40,9 @@ Outcome Fetch(Transport& transport, const RequestSpec& spec, int index) {
   if (spec.body_bytes.has_value()) {
     request.body = std::make_unique<RepeatedByteBody>(*spec.body_bytes);
     request.content_length = *spec.body_bytes;
+    if (options.expect_continue) request.headers.Add("Expect", "100-continue");
   }
+  if (options.timeout > absl::ZeroDuration()) request.deadline = absl::Now() + options.timeout;
   absl::StatusOr<Response> response = transport.RoundTrip(std::move(request));
   if (!response.ok()) {
     outcome.error = response.status().ToString();

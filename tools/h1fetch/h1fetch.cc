@@ -46,7 +46,17 @@ flags:
                                      long after the request is written (0,
                                      the default: no limit)
   --max_idle_per_host=N              idle connections kept per host (default 2)
-  -v, --verbose                      connection events on stderr
+  --max_conns_per_host=N             connections per host; more requests
+                                     wait for one (0, the default: no limit)
+  --dial_timeout=SECONDS             give up connecting after this long
+                                     (default 30; 0: no limit)
+  --timeout=SECONDS                  deadline for each request, its body
+                                     included (0, the default: none)
+  --expect_continue                  send "Expect: 100-continue" with each
+                                     body, and wait up to 1 s for 100 Continue
+                                     before sending it
+  -v, --verbose                      connection events, and the transport's
+                                     stats at the end, on stderr
   --help                             this text
 )";
 
@@ -78,10 +88,11 @@ absl::StatusOr<std::unique_ptr<h1::NetConn>> VerboseDial(const std::string& host
 }
 
 void RunAll(h1::Transport& transport, const std::vector<h1::fetch::RequestSpec>& specs,
-            bool verbose) {
+            const h1::fetch::FetchOptions& fetch_options, bool verbose) {
   for (size_t i = 0; i < specs.size(); ++i) {
     absl::SleepFor(specs[i].sleep_before);
-    const h1::fetch::Outcome outcome = h1::fetch::Fetch(transport, specs[i], static_cast<int>(i + 1));
+    const h1::fetch::Outcome outcome =
+        h1::fetch::Fetch(transport, specs[i], static_cast<int>(i + 1), fetch_options);
     if (verbose && outcome.conn.has_value()) {
       std::fprintf(stderr, "h1fetch: request %zu on connection %llu (%s)\n", i + 1,
                    static_cast<unsigned long long>(*outcome.conn),
@@ -90,6 +101,15 @@ void RunAll(h1::Transport& transport, const std::vector<h1::fetch::RequestSpec>&
     std::printf("%s\n", h1::fetch::ToJsonLine(outcome).c_str());
     std::fflush(stdout);
   }
+  if (verbose) std::fprintf(stderr, "h1fetch: stats: %s\n", transport.Stats().ToString().c_str());
+}
+
+// Parses a flag's SECONDS (0 allowed) into `*out`.
+bool ParseSeconds(absl::string_view arg, absl::Duration* out) {
+  double seconds = 0;
+  if (!absl::SimpleAtod(arg, &seconds) || seconds < 0) return false;
+  *out = absl::Seconds(seconds);
+  return true;
 }
 
 int Usage(const std::string& error) {
@@ -101,28 +121,43 @@ int Usage(const std::string& error) {
 
 int main(int argc, char** argv) {
   h1::TransportOptions options;
+  h1::fetch::FetchOptions fetch_options;
   bool verbose = false;
   std::vector<h1::fetch::RequestSpec> specs;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
-    double seconds = 0;
     int count = 0;
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
     } else if (arg == "--verbose" || arg == "-v") {
       verbose = true;
+    } else if (arg == "--expect_continue") {
+      fetch_options.expect_continue = true;
     } else if (absl::ConsumePrefix(&arg, "--response_header_timeout=")) {
-      if (!absl::SimpleAtod(arg, &seconds) || seconds < 0) {
+      if (!ParseSeconds(arg, &options.response_header_timeout)) {
         return Usage(absl::StrCat("--response_header_timeout needs seconds (0: no limit), got \"",
                                   arg, "\""));
       }
-      options.response_header_timeout = absl::Seconds(seconds);
+    } else if (absl::ConsumePrefix(&arg, "--dial_timeout=")) {
+      if (!ParseSeconds(arg, &options.dial_timeout)) {
+        return Usage(absl::StrCat("--dial_timeout needs seconds (0: no limit), got \"", arg, "\""));
+      }
+    } else if (absl::ConsumePrefix(&arg, "--timeout=")) {
+      if (!ParseSeconds(arg, &fetch_options.timeout)) {
+        return Usage(absl::StrCat("--timeout needs seconds (0: none), got \"", arg, "\""));
+      }
     } else if (absl::ConsumePrefix(&arg, "--max_idle_per_host=")) {
       if (!absl::SimpleAtoi(arg, &count) || count < 0) {
         return Usage(absl::StrCat("--max_idle_per_host needs a count, got \"", arg, "\""));
       }
       options.max_idle_conns_per_host = count;
+    } else if (absl::ConsumePrefix(&arg, "--max_conns_per_host=")) {
+      if (!absl::SimpleAtoi(arg, &count) || count < 0) {
+        return Usage(
+            absl::StrCat("--max_conns_per_host needs a count (0: no limit), got \"", arg, "\""));
+      }
+      options.max_conns_per_host = count;
     } else if (absl::StartsWith(arg, "--")) {
       return Usage(absl::StrCat("unknown flag ", arg));
     } else {
@@ -136,7 +171,7 @@ int main(int argc, char** argv) {
 
   {
     h1::Transport transport(options);
-    RunAll(transport, specs, verbose);
+    RunAll(transport, specs, fetch_options, verbose);
   }
   // Let the closed connections' threads finish (and report), so the process
   // ends cleanly rather than under them.

@@ -136,9 +136,61 @@ TEST(H1fetchTest, ABareUrlIsAGetAndVIsVerbose) {
   EXPECT_EQ(server.requests().at(0).method, "GET");
 }
 
+// --timeout is a deadline per request: a server that never answers ends it
+// with DEADLINE_EXCEEDED naming the phase, and the next request goes on.
+TEST(H1fetchTest, TimeoutIsADeadlinePerRequest) {
+  TestServer server([](PeerConn& conn) {
+    if (conn.index() == 1) {
+      ASSERT_TRUE(conn.ReadRequest().ok());
+      conn.AwaitClientClose(absl::Seconds(30));  // Never answers.
+      return;
+    }
+    AnswerEvery(OkResponse("later"))(conn);
+  });
+  const RunResult run = RunH1fetch({"--timeout=0.2", absl::StrCat("GET ", server.Url("/stall")),
+                                    absl::StrCat("GET ", server.Url("/"))});
+  EXPECT_EQ(run.exit_code, 0);
+  ASSERT_EQ(run.lines.size(), 2u);
+  EXPECT_THAT(run.lines[0], HasSubstr(R"("status":null,"body_bytes":0,"body":"","error":")"
+                                      R"(DEADLINE_EXCEEDED: request deadline exceeded while )"
+                                      R"(awaiting the response head")"));
+  EXPECT_THAT(run.lines[1], HasSubstr(R"("status":200,"body_bytes":5,"body":"later","error":null,)"
+                                      R"("conn":2,"reused":false})"));
+}
+
+// --expect_continue: a server that refuses after the head never gets the
+// body, and its connection serves nothing more.
+TEST(H1fetchTest, ExpectContinueSendsNoBodyToARefusal) {
+  TestServer server([](PeerConn& conn) {
+    if (conn.index() == 1) {
+      absl::StatusOr<h1::wire::RequestHead> head = conn.ReadRequestHead();
+      ASSERT_TRUE(head.ok());
+      EXPECT_EQ(head->headers.Get("Expect").value_or(""), "100-continue");
+      ASSERT_TRUE(
+          conn.Write("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 2\r\n\r\nno").ok());
+      conn.DiscardUntilEof();
+      return;
+    }
+    AnswerEvery(OkResponse("fresh"))(conn);
+  });
+  const RunResult run =
+      RunH1fetch({"--expect_continue", absl::StrCat("POST ", server.Url("/up"), " body=100000"),
+                  absl::StrCat("GET ", server.Url("/"))});
+  EXPECT_EQ(run.exit_code, 0);
+  ASSERT_EQ(run.lines.size(), 2u);
+  EXPECT_EQ(run.lines[0], R"({"i":1,"method":"POST","status":417,"body_bytes":2,"body":"no",)"
+                          R"("error":null,"conn":1,"reused":false})");
+  EXPECT_EQ(run.lines[1], R"({"i":2,"method":"GET","status":200,"body_bytes":5,"body":"fresh",)"
+                          R"("error":null,"conn":2,"reused":false})");
+}
+
 TEST(H1fetchTest, BadUsageExitsTwo) {
   EXPECT_EQ(RunH1fetch({"--response_header_timeout=-1", "GET http://127.0.0.1:1/"}).exit_code,
             2);
+  for (const char* flag : {"--timeout=x", "--dial_timeout=-2", "--max_conns_per_host=-1",
+                           "--max_conns_per_host=many"}) {
+    EXPECT_EQ(RunH1fetch({flag, "GET http://127.0.0.1:1/"}).exit_code, 2) << flag;
+  }
   EXPECT_EQ(RunH1fetch({}).exit_code, 2);
   EXPECT_EQ(RunH1fetch({"GET"}).exit_code, 2);
   EXPECT_EQ(RunH1fetch({"--no_such_flag", "GET http://127.0.0.1:1/"}).exit_code, 2);
