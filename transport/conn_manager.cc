@@ -98,9 +98,12 @@ void ConnManager::Dial(const std::shared_ptr<ConnWaiter>& waiter, const CancelHa
   if (options_.connection.test_hook) {
     options_.connection.test_hook(HookPoint::kConnectionStarted, conn->id(), 0);
   }
-  if (waiter->Deliver(conn, /*via_pool=*/false)) return;
-  // Late binding: the request took another connection, or gave up. This
+  // Late binding: if the request took another connection, or gave up, this
   // one goes to the idle pool (or to the next request waiting there).
+  if (!waiter->Deliver(conn, /*via_pool=*/false)) PutBack(conn);
+}
+
+void ConnManager::PutBack(const std::shared_ptr<Connection>& conn) {
   if (absl::Status pooled = pool_->Put(conn); !pooled.ok()) {
     conn->Close(pooled, absl::IsResourceExhausted(pooled) ? CloseCause::kPoolFull
                                                           : CloseCause::kTransportClosed);

@@ -58,6 +58,11 @@ class ConnManager : public std::enable_shared_from_this<ConnManager> {
   absl::StatusOr<Acquired> Get(const std::string& pool_key, const std::string& host, uint16_t port,
                                const std::optional<CancelHandle>& cancel, absl::Time deadline);
 
+  // Gives back a connection that `Get` returned and that served nothing
+  // (its request was cancelled first): to a waiting request, the idle pool,
+  // or closed if the pool is full.
+  void PutBack(const std::shared_ptr<Connection>& conn);
+
   // Closes the idle connections (and those whose reuse is being decided).
   void CloseIdle();
   // As CloseIdle, and no connection goes idle or is dialled any more.

@@ -92,6 +92,17 @@ absl::Status Validate(const Request& request, const wire::RequestHead& head) {
   return absl::OkStatus();
 }
 
+// Why `request` must not be sent (cancelled, or past its deadline), or OK.
+absl::Status StoppedBeforeSending(const Request& request) {
+  if (request.cancel.has_value() && request.cancel->IsCancelled()) {
+    return absl::CancelledError("request cancelled before it was sent");
+  }
+  if (absl::Now() >= request.deadline) {
+    return absl::DeadlineExceededError("request deadline exceeded before it was sent");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Transport::Transport(TransportOptions options)
@@ -126,14 +137,16 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
   const bool replayable = IsReplayable(request);
   const bool has_body = request.body != nullptr;
 
-  if (request.cancel.has_value() && request.cancel->IsCancelled()) {
-    return absl::CancelledError("request cancelled before it was sent");
-  }
   for (int attempt = 1;; ++attempt) {
+    if (absl::Status stopped = StoppedBeforeSending(request); !stopped.ok()) return stopped;
     absl::StatusOr<ConnManager::Acquired> acquired =
         manager_->Get(key, url->host, url->port, request.cancel, request.deadline);
     if (!acquired.ok()) return acquired.status();
     const std::shared_ptr<Connection>& conn = acquired->conn;
+    if (absl::Status stopped = StoppedBeforeSending(request); !stopped.ok()) {
+      manager_->PutBack(conn);  // It has served nothing for this request.
+      return stopped;
+    }
     const bool served_before = conn->HasServed();
     RetryHint hint = RetryHint::kNone;
     absl::StatusOr<Response> response = conn->RoundTrip(request, head_bytes, &hint);
@@ -149,6 +162,11 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
                        (hint == RetryHint::kNothingWritten ||
                         (hint == RetryHint::kClosedBeforeResponse && replayable));
     if (!retry) return response.status();
+    if (absl::Status stopped = StoppedBeforeSending(request); !stopped.ok()) {
+      return absl::Status(
+          response.status().code(),
+          absl::StrCat(response.status().message(), "; not retried: ", stopped.message()));
+    }
     if (hint == RetryHint::kClosedBeforeResponse && has_body) {
       // The body went to the failed connection: make it again (Go's
       // rewindBody).
