@@ -35,6 +35,17 @@
 // the read that delivers its last bytes, or when it is closed with its rest
 // already received. Closing it earlier closes the connection.
 //
+// "Expect: 100-continue": the writer sends the head alone and waits on
+// continue_ch_ for the reader's word (100: send the body; a final answer
+// instead: never send it), its timer, or the close. A final answer that
+// began while the request awaited 100 Continue came before the body: it is
+// early, like any other (RFC 9110 section 10.1.1; golang/go#67555).
+//
+// Cancellation and the request's deadline reach the caller's waits: the
+// cancelling thread only wakes the caller, which gives up (and closes the
+// connection) only if the reader has not claimed the response; a body read
+// is cut short by closing the connection, and only until the body ends.
+//
 // Every blocking wait of a connection also ends when its close signal fires,
 // and Close() is the one place that fires it and shuts the socket down. The
 // caller's wait for its response ends when the reader delivers it or exits;
