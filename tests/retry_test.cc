@@ -10,7 +10,12 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -417,5 +422,316 @@ TEST(RetryTest, ConnectionEndingWhileTheWriterReadsTheBodyGivesTheRequestBackWho
   }
 }
 
+// Go's TestRetryRequestsOnError, with an exact log of what happened per case.
+// Connection 1 of the server answers its first requests, then reads the
+// next request whole and closes without a response byte (Go's
+// errServerClosedIdle race, as a server that times out a kept-alive
+// connection just as a request arrives). Every other connection answers
+// every request with "conn N". The log holds, in order: "dial N" (the Dial
+// hook), "write N: <request line>" (each write on socket N, logged before
+// its bytes reach the socket), "close 1" (the server, before it closes),
+// and "get_body" (the request's body factory).
+namespace retry_on_error {
+
+using ::h1::testserver::SeenRequest;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+
+// Thread-safe.
+class EventLog {
+ public:
+  void Add(std::string event) {
+    absl::MutexLock lock(&mu_);
+    events_.push_back(std::move(event));
+  }
+  std::vector<std::string> events() const {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<std::string> events_ ABSL_GUARDED_BY(mu_);
+};
+
+// Logs every write on dialed socket `index`: its request line ("GET /a"),
+// or for a write that carries only body bytes, how many.
+class LoggedWritesConn final : public ForwardingNetConn {
+ public:
+  LoggedWritesConn(std::unique_ptr<NetConn> inner, int index, EventLog* log)
+      : ForwardingNetConn(std::move(inner)), index_(index), log_(log) {}
+  absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
+    std::string bytes;
+    for (absl::string_view piece : pieces) bytes.append(piece.data(), piece.size());
+    const size_t line_end = bytes.find("\r\n");
+    absl::string_view line(bytes.data(), line_end == std::string::npos ? 0 : line_end);
+    const bool request_line = absl::ConsumeSuffix(&line, " HTTP/1.1");
+    log_->Add(
+        absl::StrCat("write ", index_, ": ",
+                     request_line ? std::string(line) : absl::StrCat(bytes.size(), " body bytes")));
+    return ForwardingNetConn::Write(pieces, written);
+  }
+
+ private:
+  const int index_;
+  EventLog* const log_;
+};
+
+// What one run saw.
+struct StaleRun {
+  std::vector<std::string> events;
+  absl::Status status;  // The request's outcome.
+  std::string body;     // Its response body, if it succeeded.
+  uint64_t conn_id = 0;
+  TransportStats stats;
+  std::vector<SeenRequest> seen;  // The server's log.
+  int dials = 0;
+};
+
+// Sends `make(url, log)` for path /b after `warm_up` GETs of /a on
+// connection 1, whose server closes on the request after those. A request
+// with "Expect: 100-continue" is sent 100 Continue, except the one the
+// server closes on, whose body it never asks for.
+StaleRun SendWhereConnectionOneGoesStale(
+    int warm_up, std::function<Request(std::string url, EventLog& log)> make) {
+  EventLog log;
+  TestServer server([&](PeerConn& conn) {
+    for (int seq = 1;; ++seq) {
+      absl::StatusOr<wire::RequestHead> head = conn.ReadRequestHead();
+      if (!head.ok()) return;
+      const bool close_now = conn.index() == 1 && seq == warm_up + 1;
+      if (head->headers.HasToken("Expect", "100-continue")) {
+        if (close_now) {
+          log.Add("close 1");
+          return;
+        }
+        if (!conn.Write("HTTP/1.1 100 Continue\r\n\r\n").ok()) return;
+      }
+      if (!conn.ReadBody().ok()) return;
+      if (close_now) {
+        log.Add("close 1");
+        return;
+      }
+      const std::string body = absl::StrCat("conn ", conn.index());
+      const std::string answer = absl::StrCat("HTTP/1.1 200 OK\r\nContent-Length: ", body.size(),
+                                              "\r\n\r\n", head->method == "HEAD" ? "" : body);
+      if (!conn.Write(answer).ok()) return;
+    }
+  });
+  RecordingDialer dialer;
+  StaleRun run;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.dial = dialer.Dial([&](int index, std::unique_ptr<NetConn> conn) {
+      log.Add(absl::StrCat("dial ", index));
+      return std::make_unique<LoggedWritesConn>(std::move(conn), index, &log);
+    });
+    // Connection 1 is kept after each warm-up GET however late its writer
+    // reports: a decision never times out into a dial of its own.
+    options.reuse_grace_period = absl::Hours(1);
+    // Only 100 Continue, or the server's close, ends the wait of a request
+    // that expects it (the request's deadline bounds it).
+    options.expect_continue_timeout = absl::Hours(1);
+    Transport transport(options);
+    for (int i = 0; i < warm_up; ++i) {
+      const Fetched warm = Fetch(transport, server.Url("/a"));
+      EXPECT_EQ(warm.body, "conn 1");
+      EXPECT_EQ(warm.conn.id, 1u);
+    }
+    absl::StatusOr<Response> response = transport.RoundTrip(make(server.Url("/b"), log));
+    run.status = response.status();
+    if (response.ok()) {
+      run.body = ReadBody(*response);
+      run.conn_id = response->conn.id;
+    }
+    run.stats = transport.Stats();
+  }
+  ExpectNothingLeaked(dialer);
+  run.events = log.events();
+  run.seen = server.requests();
+  run.dials = dialer.dials();
+  return run;
+}
+
+// `request`, whose get_body (if any) logs "get_body" before it makes the body.
+Request LoggingGetBody(Request request, EventLog& log) {
+  if (request.get_body) {
+    request.get_body = [&log, make = std::move(request.get_body)] {
+      log.Add("get_body");
+      return make();
+    };
+  }
+  return request;
+}
+
+Request WithMethod(std::string url, std::string method) {
+  Request request = Get(std::move(url));
+  request.method = std::move(method);
+  return request;
+}
+
+TEST(RetryTest, RetryRequestsOnErrorIdempotentMethodsGoAgainOnANewConnection) {
+  for (const std::string method : {"GET", "HEAD", "OPTIONS", "TRACE"}) {
+    SCOPED_TRACE(method);
+    const StaleRun run = SendWhereConnectionOneGoesStale(
+        1, [&](std::string url, EventLog&) { return WithMethod(url, method); });
+    EXPECT_THAT(run.events, ElementsAreArray<std::string>(
+                                {"dial 1", "write 1: GET /a", "write 1: " + method + " /b",
+                                 "close 1", "dial 2", "write 2: " + method + " /b"}));
+    ASSERT_TRUE(run.status.ok()) << run.status;
+    EXPECT_EQ(run.body, method == "HEAD" ? "" : "conn 2");
+    EXPECT_EQ(run.conn_id, 2u);
+    EXPECT_EQ(run.stats.retries, 1u);
+    EXPECT_EQ(run.dials, 2);
+    ASSERT_EQ(run.seen.size(), 3u);
+    EXPECT_EQ(run.seen[1].connection, 1);
+    EXPECT_EQ(run.seen[2].connection, 2);
+    EXPECT_EQ(run.seen[2].method, method);
+  }
+}
+
+// A request that is not idempotent, whose bytes reached the server, is
+// never sent twice: not a POST with a replayable body, nor a DELETE or a
+// PUT (which Go, too, does not count as replayable without a key).
+TEST(RetryTest, RetryRequestsOnErrorNeverSendsANonIdempotentRequestTwice) {
+  for (const std::string method : {"POST", "PUT", "DELETE"}) {
+    SCOPED_TRACE(method);
+    const StaleRun run = SendWhereConnectionOneGoesStale(1, [&](std::string url, EventLog& log) {
+      Request request = method == "DELETE" ? WithMethod(url, method) : Post(url, "payload");
+      request.method = method;
+      return LoggingGetBody(std::move(request), log);
+    });
+    EXPECT_THAT(run.events,
+                ElementsAreArray<std::string>(
+                    {"dial 1", "write 1: GET /a", "write 1: " + method + " /b", "close 1"}));
+    ASSERT_FALSE(run.status.ok());
+    EXPECT_EQ(run.status.code(), absl::StatusCode::kUnavailable) << run.status;
+    EXPECT_THAT(run.status.message(),
+                HasSubstr("server closed the connection before sending a response"));
+    EXPECT_EQ(run.stats.retries, 0u);
+    EXPECT_EQ(run.dials, 1);
+    ASSERT_EQ(run.seen.size(), 2u);
+    EXPECT_EQ(run.seen[1].body, method == "DELETE" ? "" : "payload");
+  }
+}
+
+// An Idempotency-Key (or X-Idempotency-Key) makes a POST replayable: it is
+// sent again on a new connection with a fresh body from get_body, and the
+// server sees the whole body on both.
+TEST(RetryTest, RetryRequestsOnErrorReplaysAPostWithAnIdempotencyKey) {
+  for (const std::string key : {"Idempotency-Key", "X-Idempotency-Key"}) {
+    SCOPED_TRACE(key);
+    const StaleRun run = SendWhereConnectionOneGoesStale(1, [&](std::string url, EventLog& log) {
+      Request post = Post(url, "payload");
+      post.headers.Add(key, "order-17");
+      return LoggingGetBody(std::move(post), log);
+    });
+    EXPECT_THAT(run.events, ElementsAre("dial 1", "write 1: GET /a", "write 1: POST /b", "close 1",
+                                        "get_body", "dial 2", "write 2: POST /b"));
+    ASSERT_TRUE(run.status.ok()) << run.status;
+    EXPECT_EQ(run.body, "conn 2");
+    EXPECT_EQ(run.conn_id, 2u);
+    EXPECT_EQ(run.stats.retries, 1u);
+    ASSERT_EQ(run.seen.size(), 3u);
+    for (int i : {1, 2}) {
+      EXPECT_EQ(run.seen[i].connection, i);
+      EXPECT_EQ(run.seen[i].method, "POST");
+      EXPECT_EQ(run.seen[i].body, "payload");
+      EXPECT_EQ(run.seen[i].headers.Get(key), "order-17");
+    }
+  }
+}
+
+// The same with "Expect: 100-continue": the server closes after the head,
+// before it asks for the body, which was never sent. The replay on the new
+// connection waits for its 100 Continue and then sends the fresh body.
+TEST(RetryTest, RetryRequestsOnErrorReplaysAnExpectingPostClosedAfterItsHead) {
+  const StaleRun run = SendWhereConnectionOneGoesStale(1, [](std::string url, EventLog& log) {
+    Request post = Post(url, "payload");
+    post.headers.Add("Idempotency-Key", "order-18");
+    post.headers.Add("Expect", "100-continue");
+    post.deadline = absl::Now() + kLeakWait;
+    return LoggingGetBody(std::move(post), log);
+  });
+  EXPECT_THAT(run.events,
+              ElementsAre("dial 1", "write 1: GET /a", "write 1: POST /b", "close 1", "get_body",
+                          "dial 2", "write 2: POST /b", "write 2: 7 body bytes"));
+  ASSERT_TRUE(run.status.ok()) << run.status;
+  EXPECT_EQ(run.body, "conn 2");
+  EXPECT_EQ(run.stats.retries, 1u);
+  ASSERT_EQ(run.seen.size(), 3u);
+  EXPECT_EQ(run.seen[1].body_bytes, 0u);
+  EXPECT_EQ(run.seen[2].body, "payload");
+}
+
+// An idempotent request whose body cannot be made again (no get_body) is
+// not replayed: the body went to the failed connection.
+TEST(RetryTest, RetryRequestsOnErrorDoesNotReplayABodyWithoutGetBody) {
+  for (const std::string method : {"PUT", "GET"}) {
+    SCOPED_TRACE(method);
+    const StaleRun run = SendWhereConnectionOneGoesStale(1, [&](std::string url, EventLog&) {
+      Request request = WithMethod(url, method);
+      request.headers.Add("Idempotency-Key", "order-19");
+      request.content_length = 7;
+      request.body = StringBody("payload");
+      return request;
+    });
+    EXPECT_THAT(run.events,
+                ElementsAreArray<std::string>(
+                    {"dial 1", "write 1: GET /a", "write 1: " + method + " /b", "close 1"}));
+    ASSERT_FALSE(run.status.ok());
+    EXPECT_THAT(run.status.message(),
+                HasSubstr("server closed the connection before sending a response"));
+    EXPECT_EQ(run.stats.retries, 0u);
+    EXPECT_EQ(run.dials, 1);
+  }
+}
+
+// A get_body that fails ends the request with the first failure, saying why
+// it was not retried.
+TEST(RetryTest, RetryRequestsOnErrorAFailingGetBodyEndsTheRequest) {
+  const StaleRun run = SendWhereConnectionOneGoesStale(1, [](std::string url, EventLog& log) {
+    Request post = Post(url, "payload");
+    post.headers.Add("Idempotency-Key", "order-20");
+    post.get_body = [&log]() -> absl::StatusOr<std::unique_ptr<BodySource>> {
+      log.Add("get_body");
+      return absl::DataLossError("the upload was deleted");
+    };
+    return post;
+  });
+  EXPECT_THAT(run.events,
+              ElementsAre("dial 1", "write 1: GET /a", "write 1: POST /b", "close 1", "get_body"));
+  ASSERT_FALSE(run.status.ok());
+  EXPECT_EQ(run.status.code(), absl::StatusCode::kUnavailable) << run.status;
+  EXPECT_EQ(run.status.message(),
+            "server closed the connection before sending a response; not retried: get_body "
+            "failed: the upload was deleted");
+  EXPECT_EQ(run.stats.retries, 0u);
+  EXPECT_EQ(run.dials, 1);
+}
+
+// A failure on a fresh connection is never retried, however replayable the
+// request: the server refuses the request itself, and a retry could loop.
+TEST(RetryTest, RetryRequestsOnErrorNeverRetriesOnAFreshConnection) {
+  for (const bool post : {false, true}) {
+    SCOPED_TRACE(post ? "POST with an Idempotency-Key" : "GET");
+    const StaleRun run = SendWhereConnectionOneGoesStale(0, [&](std::string url, EventLog& log) {
+      if (!post) return Get(url);
+      Request request = Post(url, "payload");
+      request.headers.Add("Idempotency-Key", "order-21");
+      return LoggingGetBody(std::move(request), log);
+    });
+    EXPECT_THAT(run.events,
+                ElementsAreArray<std::string>(
+                    {"dial 1", post ? "write 1: POST /b" : "write 1: GET /b", "close 1"}));
+    ASSERT_FALSE(run.status.ok());
+    EXPECT_THAT(run.status.message(),
+                HasSubstr("server closed the connection before sending a response"));
+    EXPECT_EQ(run.stats.retries, 0u);
+    EXPECT_EQ(run.dials, 1);
+  }
+}
+
+}  // namespace retry_on_error
 }  // namespace
 }  // namespace h1

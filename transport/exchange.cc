@@ -75,7 +75,7 @@ bool Exchange::ContinueReceived() {
 
 bool Exchange::FinalHeadRead() {
   absl::MutexLock lock(&mu_);
-  if (began_awaiting_continue_) answered_early_ = true;
+  if (head_began_early_) answered_early_ = true;
   if (stage_ != Stage::kAwaitingContinue) return false;
   stage_ = Stage::kBodySkipped;
   answered_early_ = true;
@@ -131,7 +131,10 @@ void Exchange::MarkAnsweredEarly() {
 
 Exchange::Started Exchange::ResponseStarted() {
   absl::MutexLock lock(&mu_);
-  began_awaiting_continue_ = stage_ == Stage::kAwaitingContinue;
+  // With 100-continue, a head may be an interim 100, which is no answer:
+  // whether it began early is applied once it is known final.
+  bool& early = expect_continue ? head_began_early_ : answered_early_;
+  if (expect_continue) head_began_early_ = false;
   switch (stage_) {
     case Stage::kQueued:
       stage_ = Stage::kUnsent;
@@ -144,14 +147,13 @@ Exchange::Started Exchange::ResponseStarted() {
     case Stage::kLetGo:
     case Stage::kReclaimed:
       return Started::kBeforeAnyWrite;
-    case Stage::kAwaitingContinue:  // Judged once the head is known final.
+    case Stage::kAwaitingContinue:  // A final head begun here came before the body.
     case Stage::kBodySkipped:
-      return Started::kStarted;
     case Stage::kWriting:
-      answered_early_ = true;
+      early = true;
       return Started::kStarted;
     case Stage::kLastWrite:
-      answered_early_ = answered_early_ || has_body;
+      early = early || has_body;
       return Started::kStarted;
     case Stage::kWritten:
       return Started::kStarted;

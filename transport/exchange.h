@@ -188,8 +188,9 @@ class Exchange {
   Stage stage_ ABSL_GUARDED_BY(mu_) = Stage::kQueued;
   Answer answer_ ABSL_GUARDED_BY(mu_) = Answer::kAwaited;
   bool answered_early_ ABSL_GUARDED_BY(mu_) = false;
-  // The answer being read began while the request awaited 100 Continue.
-  bool began_awaiting_continue_ ABSL_GUARDED_BY(mu_) = false;
+  // With 100-continue: the head being read began before the request was
+  // completely written (or while it awaited 100 Continue); early if final.
+  bool head_began_early_ ABSL_GUARDED_BY(mu_) = false;
   bool in_first_write_ ABSL_GUARDED_BY(mu_) = false;
   // Until the writer takes it, or once given back.
   std::unique_ptr<BodySource> body_ ABSL_GUARDED_BY(mu_);
