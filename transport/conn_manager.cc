@@ -29,7 +29,11 @@ absl::StatusOr<ConnManager::Acquired> ConnManager::Get(const std::string& pool_k
     const absl::Duration idle_time = idle->MarkTaken(absl::Now());
     return Acquired{std::move(idle), /*was_idle=*/true, idle_time};
   }
-  if (slots_.AcquireOrQueue(waiter)) StartDial(waiter);
+  if (slots_.AcquireOrQueue(waiter)) {
+    StartDial(waiter);
+  } else if (options_.connection.test_hook) {
+    options_.connection.test_hook(HookPoint::kQueuedForSlot, 0, 0);
+  }
   absl::StatusOr<ConnWaiter::Served> served;
   {
     CancelHandle::Registration registration;

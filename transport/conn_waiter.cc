@@ -14,6 +14,7 @@ bool ConnWaiter::Deliver(const std::shared_ptr<Connection>& conn, bool via_pool)
   absl::MutexLock lock(&mu_);
   if (done_) return false;
   done_ = true;
+  served_ = true;
   conn_ = conn;
   via_pool_ = via_pool;
   return true;
@@ -35,7 +36,7 @@ void ConnWaiter::DialStarted(CancelHandle dial_cancel) {
   {
     absl::MutexLock lock(&mu_);
     phase_ = Phase::kDialling;
-    const bool gave_up = done_ && conn_ == nullptr;
+    const bool gave_up = done_ && !served_;
     if (!gave_up) {
       // Not kept once served: the dial goes on, for the idle pool.
       if (!done_) dial_cancel_ = std::move(dial_cancel);
@@ -79,8 +80,10 @@ absl::StatusOr<ConnWaiter::Served> ConnWaiter::Await(absl::Time deadline) {
     mu_.AwaitWithDeadline(absl::Condition(&done_), deadline);
     if (!done_)
       dial = GiveUpLocked(absl::StatusCode::kDeadlineExceeded, "request deadline exceeded");
-    if (conn_ != nullptr) {
-      result = Served{conn_, via_pool_};
+    if (served_) {
+      // Moved out: the dial thread may hold the waiter long after, and must
+      // not keep a connection that has closed meanwhile.
+      result = Served{std::move(conn_), via_pool_};
     } else {
       result = error_;
     }

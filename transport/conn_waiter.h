@@ -70,7 +70,8 @@ class ConnWaiter {
   mutable absl::Mutex mu_;
   Phase phase_ ABSL_GUARDED_BY(mu_) = Phase::kAwaitingIdle;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
-  std::shared_ptr<Connection> conn_ ABSL_GUARDED_BY(mu_);
+  bool served_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<Connection> conn_ ABSL_GUARDED_BY(mu_);  // Until Await takes it.
   bool via_pool_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status error_ ABSL_GUARDED_BY(mu_);
   std::optional<CancelHandle> dial_cancel_ ABSL_GUARDED_BY(mu_);

@@ -594,6 +594,14 @@ bool Connection::AwaitNextResponse() {
         continue;
       }
     }
+    if (timed_out) {
+      // Only a connection the pool still holds times out (Go's
+      // closeConnIfStillIdle): one a caller has taken, or one late binding
+      // handed over, is about to get its request, and a fresh one could not
+      // go elsewhere if it closed under it.
+      std::shared_ptr<IdlePool> pool = pool_.lock();
+      if (pool != nullptr && !pool->RemoveIfIdle(this)) continue;
+    }
     // Nothing is expected, so whatever woke us ends the connection (Go's
     // readLoopPeekFailLocked): a later request must never take it. If a
     // request arrived in the meantime, its response reader takes over.

@@ -130,6 +130,16 @@ void IdlePool::Forget(const ConnWaiter* waiter) {
   waiters_.remove_if([waiter](const auto& w) { return w.get() == waiter; });
 }
 
+bool IdlePool::RemoveIfIdle(const Connection* conn) {
+  std::shared_ptr<Connection> removed;  // Released outside the lock.
+  absl::MutexLock lock(&mu_);
+  const auto it = FindLocked(conn);
+  if (it == entries_.end() || it->pending) return false;
+  removed = std::move(it->conn);
+  entries_.erase(it);
+  return true;
+}
+
 void IdlePool::Remove(const Connection* conn) {
   std::shared_ptr<Connection> removed;  // Released outside the lock.
   absl::MutexLock lock(&mu_);

@@ -61,6 +61,10 @@ class IdlePool {
       ABSL_LOCKS_EXCLUDED(mu_);
   // Drops `waiter` from the queue, if it is there.
   void Forget(const ConnWaiter* waiter) ABSL_LOCKS_EXCLUDED(mu_);
+  // Drops `conn` if it is here and idle; false if it is not (a caller took
+  // it, or it is pending). Go's closeConnIfStillIdle: only a connection the
+  // pool still holds may time out as idle.
+  bool RemoveIfIdle(const Connection* conn) ABSL_LOCKS_EXCLUDED(mu_);
   // Drops `conn` if it is here, idle or pending (called when it closes).
   void Remove(const Connection* conn) ABSL_LOCKS_EXCLUDED(mu_);
   // Closes every connection here, idle or pending, with `reason`.

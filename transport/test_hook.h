@@ -20,6 +20,9 @@ enum class HookPoint {
   // Caller: the connection was dialled and its threads started; its first
   // request is not handed over yet (`seq` is 0).
   kConnectionStarted,
+  // Caller: the request found every MaxConnsPerHost slot of its host taken
+  // and joined the queue (`conn_id` and `seq` are 0).
+  kQueuedForSlot,
   // Caller: request `seq` is queued for the reader and the writer.
   kRequestHandedOver,
   // Caller: request `seq`'s response header timer ran out; the caller has
