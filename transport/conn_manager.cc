@@ -3,6 +3,7 @@
 
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -47,32 +48,40 @@ absl::StatusOr<ConnManager::Acquired> ConnManager::Get(const std::string& pool_k
 }
 
 void ConnManager::StartDial(std::shared_ptr<ConnWaiter> waiter) {
+  CancelHandle cancel;
+  const uint64_t dial_id = next_dial_id_++;
   bool shut_down;
   {
     absl::MutexLock lock(&mu_);
     shut_down = shut_down_;
+    if (!shut_down) dials_.emplace(dial_id, cancel);
   }
   if (shut_down) {
     waiter->DialFailed(absl::CancelledError("transport destroyed"));
     SlotFreed(waiter->pool_key);
     return;
   }
-  CancelHandle cancel;
   waiter->DialStarted(cancel);
   stats_->DialStarted();
-  ThreadRegistry::Scoped registration(absl::StrCat("h1-dial-", next_dial_id_++));
+  ThreadRegistry::Scoped registration(absl::StrCat("h1-dial-", dial_id));
   StatsRecorder::LiveThread live(stats_);
   std::thread([registration = std::move(registration), live = std::move(live),
-               self = shared_from_this(), waiter = std::move(waiter),
-               cancel = std::move(cancel)]() mutable {
+               self = shared_from_this(), waiter = std::move(waiter), cancel = std::move(cancel),
+               dial_id]() mutable {
     // Released in reverse order: the registration last.
     auto scoped = std::move(registration);
     auto counted = std::move(live);
     auto owner = std::move(self);
     owner->Dial(waiter, cancel);
     waiter.reset();
+    owner->DialEnded(dial_id);
     owner.reset();
   }).detach();
+}
+
+void ConnManager::DialEnded(uint64_t dial_id) {
+  absl::MutexLock lock(&mu_);
+  dials_.erase(dial_id);
 }
 
 void ConnManager::Dial(const std::shared_ptr<ConnWaiter>& waiter, const CancelHandle& cancel) {
@@ -123,11 +132,20 @@ void ConnManager::CloseIdle() {
 }
 
 void ConnManager::Shutdown() {
+  std::vector<CancelHandle> dials;
   {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;
+    for (const auto& [id, cancel] : dials_) dials.push_back(cancel);
   }
   pool_->Shutdown(absl::CancelledError("transport destroyed"));
+  // A dial outlives no Transport: each is cancelled, and its thread has
+  // used the Dial hook and the test hook for the last time once it leaves
+  // dials_ (a connection it made closes, as the pool refuses it).
+  for (const CancelHandle& cancel : dials) cancel.Cancel();
+  absl::MutexLock lock(&mu_);
+  const auto dials_ended = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return dials_.empty(); };
+  mu_.Await(absl::Condition(&dials_ended));
 }
 
 }  // namespace h1

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,8 +66,9 @@ class ConnManager : public std::enable_shared_from_this<ConnManager> {
 
   // Closes the idle connections (and those whose reuse is being decided).
   void CloseIdle();
-  // As CloseIdle, and no connection goes idle or is dialled any more.
-  void Shutdown();
+  // As CloseIdle, and no connection goes idle or is dialled any more; the
+  // dials in flight are cancelled and waited for.
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
   int IdleCount() const { return pool_->size(); }
   TransportStats Stats() const { return stats_->Snapshot(); }
   StatsRecorder& stats() { return *stats_; }
@@ -77,6 +79,8 @@ class ConnManager : public std::enable_shared_from_this<ConnManager> {
   // Dials for `waiter` on a new thread, which holds a slot of its host.
   void StartDial(std::shared_ptr<ConnWaiter> waiter) ABSL_LOCKS_EXCLUDED(mu_);
   void Dial(const std::shared_ptr<ConnWaiter>& waiter, const CancelHandle& cancel);
+  // The dial thread is done with the Dial hook and the options.
+  void DialEnded(uint64_t dial_id) ABSL_LOCKS_EXCLUDED(mu_);
   // A connection of `pool_key` closed (or its dial failed): its slot passes on.
   void SlotFreed(const std::string& pool_key);
 
@@ -88,6 +92,8 @@ class ConnManager : public std::enable_shared_from_this<ConnManager> {
   std::atomic<uint64_t> next_dial_id_{1};
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  // The cancel handles of the dials in flight, by dial id.
+  std::map<uint64_t, CancelHandle> dials_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace h1

@@ -63,6 +63,15 @@ class ConnectionBody final : public ResponseBody {
   absl::StatusOr<size_t> Read(char* buf, size_t n) override {
     if (!error_.ok()) return error_;
     if (conn_ == nullptr) return 0;
+    if (absl::Now() >= deadline_) {
+      // Also when bytes are at hand: a body that keeps coming must not
+      // outlast its deadline (Go's readLoop closes at the context's end).
+      error_ =
+          absl::DeadlineExceededError("request deadline exceeded while reading the response body");
+      conn_->Close(error_, CloseCause::kTimeout);
+      End();
+      return error_;
+    }
     conn_->set_body_deadline(deadline_);
     absl::StatusOr<size_t> got = reader_.Read(buf, n);
     conn_->set_body_deadline(absl::InfiniteFuture());
@@ -190,7 +199,6 @@ Connection::Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetCon
       writech_(1, closed_),
       reqch_(1, closed_),
       write_err_ch_(1, closed_),
-      continue_ch_(2, closed_),
       body_done_(1, closed_),
       exchange_ended_(1, closed_) {}
 
@@ -229,7 +237,8 @@ void Connection::FinishClose(CloseCause cause) {
 
 absl::StatusOr<size_t> Connection::SocketInput::Read(char* buf, size_t n) {
   if (conn_.body_deadline_ != absl::InfiniteFuture() &&
-      absl::IsDeadlineExceeded(conn_.socket_->AwaitInput(conn_.body_deadline_ - absl::Now()))) {
+      (absl::Now() >= conn_.body_deadline_ ||
+       absl::IsDeadlineExceeded(conn_.socket_->AwaitInput(conn_.body_deadline_ - absl::Now())))) {
     return absl::DeadlineExceededError("request deadline exceeded");
   }
   absl::StatusOr<size_t> got = conn_.socket_->Read(buf, n);
@@ -250,9 +259,9 @@ void Connection::MarkIdle(absl::Time now) {
   pooled_ = true;
 }
 
-bool Connection::HasServed() const {
+bool Connection::IsReused() const {
   absl::MutexLock lock(&mu_);
-  return requests_sent_ > 0;
+  return requests_sent_ > 0 || pooled_;
 }
 
 absl::Duration Connection::MarkTaken(absl::Time now) {
@@ -279,14 +288,14 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_vi
                                  options_.expect_continue_timeout > absl::ZeroDuration() &&
                                  request.headers.HasToken("Expect", "100-continue");
     exchange = std::make_shared<Exchange>(requests_sent_, request, head, requests_sent_ > 1,
-                                          asked_close, expect_continue, reader_exited_);
+                                          asked_close, expect_continue, reader_exited_, closed_);
   }
   if (exchange->reused) stats_->Reused();
   // The reader gets its request first: if the write then fails and closes
   // the connection, the reader still reads whatever response had arrived,
   // and that response wins over the write error.
   if (!reqch_.Send(exchange) || !writech_.Send(exchange)) {
-    exchange->ReclaimUnsent(request);  // The writer never had it.
+    exchange->ReclaimUnsent(request);  // The writer never had it: returns at once.
     *retry_hint = RetryHint::kNothingWritten;
     return WithContext("connection closed before the request was sent", close_reason());
   }
@@ -295,21 +304,52 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_vi
   // can: the connection may already serve another request when it runs.
   CancelHandle::Registration registration;
   if (exchange->cancel.has_value()) {
-    registration = exchange->cancel->OnCancel(
-        [exchange = exchange.get()] { exchange->events().TrySend(Interrupted{}); });
+    registration =
+        exchange->cancel->OnCancel([exchange = exchange.get()] { exchange->Interrupt(); });
   }
   return AwaitResponse(*exchange, request, retry_hint);
 }
 
-std::optional<absl::Status> Connection::GiveUp(Exchange& exchange, absl::StatusCode code) {
-  const std::string phase = exchange.Phase();
-  if (!exchange.Abandon()) return std::nullopt;
-  const absl::Status error(
+namespace {
+
+// Why a request stopped in `phase`: cancelled or past its deadline.
+absl::Status Stopped(absl::StatusCode code, absl::string_view phase) {
+  return absl::Status(
       code, absl::StrCat(code == absl::StatusCode::kCancelled ? "request cancelled while "
                                                               : "request deadline exceeded while ",
                          phase));
-  Close(error,
-        code == absl::StatusCode::kCancelled ? CloseCause::kCancelled : CloseCause::kTimeout);
+}
+
+// The close cause for a caller that gave up with `why`.
+CloseCause GaveUpCause(const absl::Status& why) {
+  if (absl::IsCancelled(why)) return CloseCause::kCancelled;
+  if (absl::IsDeadlineExceeded(why)) return CloseCause::kTimeout;
+  return CloseCause::kPeerClosed;  // The connection had ended: already closed.
+}
+
+}  // namespace
+
+std::optional<absl::Status> Connection::GiveUp(Exchange& exchange, absl::StatusCode code) {
+  const absl::Status error = Stopped(code, exchange.Phase());
+  if (!exchange.Abandon(error)) return std::nullopt;
+  Close(error, GaveUpCause(error));
+  return error;
+}
+
+absl::Status Connection::Failed(Exchange& exchange, Request& request, absl::Status error,
+                                bool closed_before_response, RetryHint* retry_hint) {
+  switch (exchange.ReclaimUnsent(request)) {
+    case Exchange::Reclaim::kReclaimed:
+      *retry_hint = RetryHint::kNothingWritten;
+      return error;
+    case Exchange::Reclaim::kSent:
+      if (closed_before_response) *retry_hint = RetryHint::kClosedBeforeResponse;
+      return error;
+    case Exchange::Reclaim::kCancelled:
+      return Stopped(absl::StatusCode::kCancelled, exchange.Phase());
+    case Exchange::Reclaim::kDeadlineExceeded:
+      return Stopped(absl::StatusCode::kDeadlineExceeded, exchange.Phase());
+  }
   return error;
 }
 
@@ -337,7 +377,13 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
     if (!event.has_value()) {
       const bool timed_out = deadline != absl::InfiniteFuture();
       if (timed_out) Hook(HookPoint::kHeaderTimerFired, exchange.seq);
-      if (!exchange.Abandon()) {
+      // Else the reader ended without an answer for this request.
+      const absl::Status why =
+          timed_out ? absl::DeadlineExceededError(
+                          absl::StrCat("timeout awaiting response headers after ",
+                                       absl::FormatDuration(options_.response_header_timeout)))
+                    : WithContext("connection closed before the response", close_reason());
+      if (!exchange.Abandon(why)) {
         // The reader has claimed the outcome: it is on its way (or already
         // queued, if the reader has exited since), and the connection may
         // already serve another request. Never close it here.
@@ -345,15 +391,9 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
         gave_up = true;
         continue;
       }
-      if (!timed_out) {  // The reader ended without an answer for this request.
-        if (exchange.ReclaimUnsent(request)) *retry_hint = RetryHint::kNothingWritten;
-        return WithContext("connection closed before the response", close_reason());
-      }
-      absl::Status timeout = absl::DeadlineExceededError(
-          absl::StrCat("timeout awaiting response headers after ",
-                       absl::FormatDuration(options_.response_header_timeout)));
-      Close(timeout, CloseCause::kTimeout);
-      return timeout;
+      if (!timed_out) return Failed(exchange, request, why, false, retry_hint);
+      Close(why, CloseCause::kTimeout);
+      return why;
     }
     if (const absl::Status* written = std::get_if<absl::Status>(&*event)) {
       // A failed write closed the connection; the reader reports next.
@@ -364,11 +404,8 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
     }
     ReadOutcome& read = std::get<ReadOutcome>(*event);
     if (!read.response.ok()) {
-      if (exchange.ReclaimUnsent(request)) {
-        *retry_hint = RetryHint::kNothingWritten;
-      } else if (read.closed_before_response) {
-        *retry_hint = RetryHint::kClosedBeforeResponse;
-      }
+      return Failed(exchange, request, read.response.status(), read.closed_before_response,
+                    retry_hint);
     }
     return std::move(read.response);
   }
@@ -403,15 +440,11 @@ void Connection::WriteLoop() {
 
 absl::Status Connection::AwaitContinue(Exchange& exchange) {
   Hook(HookPoint::kAwaitingContinue, exchange.seq);
-  const absl::Time timer = absl::Now() + options_.expect_continue_timeout;
-  for (;;) {
-    const std::optional<uint64_t> word = continue_ch_.RecvWithTimeout(timer - absl::Now());
-    if (!word.has_value() || *word == exchange.seq) break;  // Else an earlier request's.
-  }
+  const bool send = exchange.AwaitContinue(options_.expect_continue_timeout);
   if (closed_.HasFired()) {
     return WithContext("connection closed while awaiting 100 Continue", close_reason());
   }
-  if (!exchange.ResolveContinue()) {
+  if (!send) {
     return absl::FailedPreconditionError(
         "request body not sent: the server gave a final response instead of 100 Continue");
   }
@@ -424,7 +457,7 @@ void Connection::InterimHeadRead(Exchange& exchange, const wire::ResponseHead& i
     // The 100's bytes are no answer: a writer that looks before the body's
     // last write must see only what follows them.
     input_seen_ = input_.buffered() > 0;
-    if (exchange.ContinueReceived()) continue_ch_.TrySend(uint64_t{exchange.seq});
+    exchange.ContinueReceived();
   }
   // The answer proper begins with the next head, wherever the request is
   // by then (as in AwaitNextResponse, its bytes stay in the socket until
@@ -651,9 +684,7 @@ bool Connection::ReadOneResponse(Exchange& exchange) {
   absl::StatusOr<wire::ResponseHead> head = wire::ReadFinalResponseHead(
       input_, options_.max_response_header_bytes,
       [&](const wire::ResponseHead& interim) { InterimHeadRead(exchange, interim); });
-  if (exchange.expect_continue && head.ok() && exchange.FinalHeadRead()) {
-    continue_ch_.TrySend(uint64_t{exchange.seq});
-  }
+  if (exchange.expect_continue && head.ok()) exchange.FinalHeadRead();
   if (!ClaimOrClose(exchange)) return false;
   absl::StatusOr<wire::BodyFraming> framing =
       head.ok() ? wire::ResponseBodyFraming(*head, exchange.method) : head.status();
@@ -703,8 +734,8 @@ void Connection::BodyDone() {
 
 bool Connection::ClaimOrClose(Exchange& exchange) {
   if (exchange.Claim()) return true;
-  Close(absl::DeadlineExceededError("the caller stopped waiting for the response"),
-        CloseCause::kTimeout);
+  const absl::Status why = exchange.AbandonReason();
+  Close(why, GaveUpCause(why));
   return false;
 }
 

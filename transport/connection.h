@@ -35,8 +35,8 @@
 // the read that delivers its last bytes, or when it is closed with its rest
 // already received. Closing it earlier closes the connection.
 //
-// "Expect: 100-continue": the writer sends the head alone and waits on
-// continue_ch_ for the reader's word (100: send the body; a final answer
+// "Expect: 100-continue": the writer sends the head alone and waits on its
+// exchange for the reader's word (100: send the body; a final answer
 // instead: never send it), its timer, or the close. A final answer that
 // began while the request awaited 100 Continue came before the body: it is
 // early, like any other (RFC 9110 section 10.1.1; golang/go#67555).
@@ -143,8 +143,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Why the connection closed (an error even while it is open).
   absl::Status close_reason() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Whether a request was handed to it before (it is not fresh).
-  bool HasServed() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether it served a request before, or sat in the idle pool (Go's
+  // isReused): either way it may have gone stale since.
+  bool IsReused() const ABSL_LOCKS_EXCLUDED(mu_);
 
   uint64_t id() const { return id_; }
   const std::string& pool_key() const { return pool_key_; }
@@ -216,6 +217,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // deadline), closing the connection; nullopt if the reader has already
   // claimed the outcome, which must then be waited for.
   std::optional<absl::Status> GiveUp(Exchange& exchange, absl::StatusCode code);
+  // The error to return for `exchange`, which failed with `error`: with the
+  // body back in `request` and kNothingWritten if none of it was written;
+  // CANCELLED or DEADLINE_EXCEEDED if the caller stopped waiting to know.
+  absl::Status Failed(Exchange& exchange, Request& request, absl::Status error,
+                      bool closed_before_response, RetryHint* retry_hint);
   // Ends `exchange`, whose response is complete: the connection goes back
   // to the pool if the reuse rule allows, or closes. `release` lets the
   // caller go on (delivers the response, or returns from BodyDone). When
@@ -276,10 +282,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Channel<std::shared_ptr<Exchange>> writech_;
   Channel<std::shared_ptr<Exchange>> reqch_;
   Channel<WriteReport> write_err_ch_;  // Go's writeErrCh.
-  // The reader's word to a writer awaiting 100 Continue, tagged with its
-  // request: a word the writer's timer overtook is left behind, and the
-  // next request's writer skips it (hence room for two).
-  Channel<uint64_t> continue_ch_;
   Channel<bool> body_done_;            // The caller read a body to its end.
   Channel<bool> exchange_ended_;       // The reader ended the exchange.
 

@@ -35,7 +35,8 @@ class ResumedBody final : public BodySource {
 }  // namespace
 
 Exchange::Exchange(uint64_t seq, Request& request, absl::string_view head, bool reused,
-                   bool request_asked_close, bool expect_continue, CloseSignal& answered)
+                   bool request_asked_close, bool expect_continue, CloseSignal& answered,
+                   CloseSignal& closed)
     : seq(seq),
       method(request.method),
       head(head),
@@ -47,6 +48,7 @@ Exchange::Exchange(uint64_t seq, Request& request, absl::string_view head, bool 
       cancel(request.cancel),
       deadline(request.deadline),
       events_(3, answered),
+      continue_word_(1, closed),
       body_(std::move(request.body)) {}
 
 bool Exchange::StartWriting(std::unique_ptr<BodySource>& body) {
@@ -66,20 +68,24 @@ bool Exchange::BeginFirstWrite(bool last) {
   return true;
 }
 
-bool Exchange::ContinueReceived() {
-  absl::MutexLock lock(&mu_);
-  if (stage_ != Stage::kAwaitingContinue) return false;
-  stage_ = Stage::kWriting;
-  return true;
+void Exchange::ContinueReceived() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stage_ != Stage::kAwaitingContinue) return;
+    stage_ = Stage::kWriting;
+  }
+  continue_word_.TrySend(true);
 }
 
-bool Exchange::FinalHeadRead() {
-  absl::MutexLock lock(&mu_);
-  if (head_began_early_) answered_early_ = true;
-  if (stage_ != Stage::kAwaitingContinue) return false;
-  stage_ = Stage::kBodySkipped;
-  answered_early_ = true;
-  return true;
+void Exchange::FinalHeadRead() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (head_began_early_) answered_early_ = true;
+    if (stage_ != Stage::kAwaitingContinue) return;
+    stage_ = Stage::kBodySkipped;
+    answered_early_ = true;
+  }
+  continue_word_.TrySend(false);
 }
 
 bool Exchange::BodySkipped() const {
@@ -87,7 +93,10 @@ bool Exchange::BodySkipped() const {
   return stage_ == Stage::kBodySkipped;
 }
 
-bool Exchange::ResolveContinue() {
+bool Exchange::AwaitContinue(absl::Duration timeout) {
+  // The word only wakes the writer; the stage, set under mu_ by whichever
+  // of the reader and the timer came first, decides.
+  continue_word_.RecvWithTimeout(timeout);
   absl::MutexLock lock(&mu_);
   if (stage_ == Stage::kAwaitingContinue) stage_ = Stage::kWriting;
   return stage_ != Stage::kBodySkipped;
@@ -173,11 +182,25 @@ bool Exchange::Claim() {
   return true;
 }
 
-bool Exchange::Abandon() {
+bool Exchange::Abandon(absl::Status why) {
   absl::MutexLock lock(&mu_);
   if (answer_ == Answer::kClaimed) return false;
+  if (answer_ == Answer::kAwaited) abandon_reason_ = std::move(why);
   answer_ = Answer::kAbandoned;
   return true;
+}
+
+absl::Status Exchange::AbandonReason() const {
+  absl::MutexLock lock(&mu_);
+  return abandon_reason_;
+}
+
+void Exchange::Interrupt() {
+  {
+    absl::MutexLock lock(&mu_);
+    interrupted_ = true;
+  }
+  events_.TrySend(Interrupted{});
 }
 
 std::string Exchange::Phase() const {
@@ -201,16 +224,19 @@ std::string Exchange::Phase() const {
   return "awaiting the response head";
 }
 
-bool Exchange::ReclaimUnsent(Request& request) {
+Exchange::Reclaim Exchange::ReclaimUnsent(Request& request) {
   absl::MutexLock lock(&mu_);
   const auto writer_decided = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return stage_ != Stage::kWithdrawing && !in_first_write_;
+    return (stage_ != Stage::kWithdrawing && !in_first_write_) || interrupted_;
   };
-  mu_.Await(absl::Condition(&writer_decided));
-  if (stage_ != Stage::kQueued && stage_ != Stage::kUnsent) return false;
+  if (!mu_.AwaitWithDeadline(absl::Condition(&writer_decided), deadline)) {
+    return Reclaim::kDeadlineExceeded;
+  }
+  if (stage_ == Stage::kWithdrawing || in_first_write_) return Reclaim::kCancelled;
+  if (stage_ != Stage::kQueued && stage_ != Stage::kUnsent) return Reclaim::kSent;
   stage_ = Stage::kReclaimed;
   request.body = std::move(body_);
-  return true;
+  return Reclaim::kReclaimed;
 }
 
 }  // namespace h1

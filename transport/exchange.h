@@ -57,8 +57,11 @@ class Exchange {
  public:
   // Takes `request`'s body. `answered` fires when the connection's reader
   // exits: it will send no more events, so no wait for one outlives it.
+  // `closed` is the connection's close signal, which ends the writer's wait
+  // for 100 Continue.
   Exchange(uint64_t seq, Request& request, absl::string_view head, bool reused,
-           bool request_asked_close, bool expect_continue, CloseSignal& answered);
+           bool request_asked_close, bool expect_continue, CloseSignal& answered,
+           CloseSignal& closed);
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
@@ -92,18 +95,17 @@ class Exchange {
   // alone, and the request then awaits 100 Continue.
   bool BeginFirstWrite(bool last) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // 100-continue. Reader, on an interim 100 while the request awaits it:
-  // the body is to be sent. Returns whether the request was awaiting it
-  // (then the writer must be woken).
-  bool ContinueReceived() ABSL_LOCKS_EXCLUDED(mu_);
+  // 100-continue. Reader, on an interim 100: if the request awaits it, the
+  // body is to be sent, and the writer is woken.
+  void ContinueReceived() ABSL_LOCKS_EXCLUDED(mu_);
   // Reader, once a final head is read. A final answer that began while the
   // request awaited 100 Continue came before the body: it is early, and if
-  // the body has not started, it is never sent. Returns whether the request
-  // was still awaiting (then the writer must be woken).
-  bool FinalHeadRead() ABSL_LOCKS_EXCLUDED(mu_);
-  // Writer, when the reader's word arrived or the expect-continue timer
-  // ran out: whether to send the body. The timer decides for sending.
-  bool ResolveContinue() ABSL_LOCKS_EXCLUDED(mu_);
+  // the body has not started, it is never sent (the writer is woken).
+  void FinalHeadRead() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer, once the head is written: waits for the reader's word, `timeout`
+  // or the connection's close, and returns whether to send the body. The
+  // timer (and the close, which the writer then reports) decide for sending.
+  bool AwaitContinue(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
   // The body was not sent: a final answer came instead of 100 Continue.
   bool BodySkipped() const ABSL_LOCKS_EXCLUDED(mu_);
   // Writer: the first socket write returned having written bytes (one that
@@ -150,22 +152,37 @@ class Exchange {
   // given up (Abandon); the reader must then drop the outcome.
   bool Claim() ABSL_LOCKS_EXCLUDED(mu_);
   // Caller, when its header timer fires (or its request is cancelled, or
-  // its deadline passes): gives up unless the reader has claimed an
-  // outcome, which is then on its way and must be waited for.
-  bool Abandon() ABSL_LOCKS_EXCLUDED(mu_);
+  // its deadline passes, or the reader exits): gives up, because of `why`,
+  // unless the reader has claimed an outcome, which is then on its way and
+  // must be waited for.
+  bool Abandon(absl::Status why) ABSL_LOCKS_EXCLUDED(mu_);
+  // Why the caller gave up (OK if it has not): the reader that finds the
+  // exchange abandoned closes the connection with it.
+  absl::Status AbandonReason() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The request's cancel handle fired (on the cancelling thread): wakes the
+  // caller, in its wait for events or in ReclaimUnsent.
+  void Interrupt() ABSL_LOCKS_EXCLUDED(mu_);
   // Where the request is, for an error: "writing the request body",
   // "awaiting the response head", ...
   std::string Phase() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  enum class Reclaim {
+    kReclaimed,  // Nothing of it was written: its body is back in the request.
+    kSent,       // Some of it reached the socket.
+    // The caller stopped waiting for the writer to tell.
+    kCancelled,
+    kDeadlineExceeded,
+  };
   // Caller, after a failure: if none of the request reached the socket,
-  // puts its body back in `request` and returns true; the writer will not
-  // touch it again. Waits while the writer cannot yet tell: a request
-  // withdrawn while the writer is in its body's first Read goes back as soon
-  // as that Read returns, and one in its first socket write once the write
-  // returns (as Go waits for its writeLoop before mapping an error: the
-  // reader may report the server's close while the writer's write to the
-  // closed connection has yet to fail having written nothing).
-  bool ReclaimUnsent(Request& request) ABSL_LOCKS_EXCLUDED(mu_);
+  // puts its body back in `request`; the writer will not touch it again.
+  // Waits while the writer cannot yet tell: a request withdrawn while the
+  // writer is in its body's first Read goes back as soon as that Read
+  // returns, and one in its first socket write once the write returns (as
+  // Go waits for its writeLoop before mapping an error: the reader may
+  // report the server's close while the writer's write to the closed
+  // connection has yet to fail having written nothing). The request's
+  // cancel handle and deadline end that wait.
+  Reclaim ReclaimUnsent(Request& request) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   enum class Stage {
@@ -184,9 +201,14 @@ class Exchange {
   enum class Answer { kAwaited, kClaimed, kAbandoned };
 
   Channel<ExchangeEvent> events_;
+  // The reader's word to a writer awaiting 100 Continue; one per request,
+  // so no word can reach another request's writer.
+  Channel<bool> continue_word_;
   mutable absl::Mutex mu_;
   Stage stage_ ABSL_GUARDED_BY(mu_) = Stage::kQueued;
   Answer answer_ ABSL_GUARDED_BY(mu_) = Answer::kAwaited;
+  absl::Status abandon_reason_ ABSL_GUARDED_BY(mu_);
+  bool interrupted_ ABSL_GUARDED_BY(mu_) = false;
   bool answered_early_ ABSL_GUARDED_BY(mu_) = false;
   // With 100-continue: the head being read began before the request was
   // completely written (or while it awaited 100 Continue); early if final.

@@ -147,7 +147,7 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
       manager_->PutBack(conn);  // It has served nothing for this request.
       return stopped;
     }
-    const bool served_before = conn->HasServed();
+    const bool reused = conn->IsReused();
     RetryHint hint = RetryHint::kNone;
     absl::StatusOr<Response> response = conn->RoundTrip(request, head_bytes, &hint);
     if (response.ok()) {
@@ -155,10 +155,11 @@ absl::StatusOr<Response> Transport::RoundTrip(Request request) {
       response->conn.idle_time = acquired->idle_time;
       return response;
     }
-    // Go's shouldRetryRequest: only a connection that served before can have
-    // gone stale under the request; a fresh one failing means the server
-    // refuses the request itself, and retrying could loop.
-    const bool retry = attempt < kMaxAttempts && served_before &&
+    // Go's shouldRetryRequest: only a connection that served before (or sat
+    // in the idle pool) can have gone stale under the request; a fresh one
+    // failing means the server refuses the request itself, and retrying
+    // could loop.
+    const bool retry = attempt < kMaxAttempts && reused &&
                        (hint == RetryHint::kNothingWritten ||
                         (hint == RetryHint::kClosedBeforeResponse && replayable));
     if (!retry) return response.status();

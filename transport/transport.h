@@ -73,10 +73,12 @@ struct TransportOptions {
 class Transport {
  public:
   explicit Transport(TransportOptions options = {});
-  // Closes the idle connections. Connections serving responses close once
-  // their bodies are done; no thread or socket of this Transport outlives
-  // it and its responses, except a writer blocked inside a caller's
-  // BodySource::Read, which exits as soon as that Read returns.
+  // Closes the idle connections, cancels the dials in flight and waits for
+  // their threads (so a Dial hook must honour DialContext::cancel).
+  // Connections serving responses close once their bodies are done; no
+  // thread or socket of this Transport outlives it and its responses,
+  // except a writer blocked inside a caller's BodySource::Read, which exits
+  // as soon as that Read returns.
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;

@@ -7,7 +7,9 @@
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -49,6 +51,24 @@ class FakeConn final : public NetConn {
   int writes_ ABSL_GUARDED_BY(mu_) = 0;
   bool peer_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// A NetConn over a FakeConn the test shares: the test can go on delivering
+// to the peer after the transport has released the connection (a cancel
+// racing the peer, say). Thread-safe, like FakeConn.
+class SharedFakeConn final : public NetConn {
+ public:
+  explicit SharedFakeConn(std::shared_ptr<FakeConn> fake) : fake_(std::move(fake)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override { return fake_->Read(buf, n); }
+  absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
+    return fake_->Write(pieces, written);
+  }
+  bool InputPending() override { return fake_->InputPending(); }
+  absl::Status AwaitInput(absl::Duration timeout) override { return fake_->AwaitInput(timeout); }
+  void Shutdown() override { fake_->Shutdown(); }
+
+ private:
+  const std::shared_ptr<FakeConn> fake_;
 };
 
 }  // namespace h1::testing
