@@ -26,19 +26,27 @@ absl::StatusOr<ConnManager::Acquired> ConnManager::Get(const std::string& pool_k
                                                        const std::optional<CancelHandle>& cancel,
                                                        absl::Time deadline) {
   auto waiter = std::make_shared<ConnWaiter>(pool_key, host, port);
-  if (std::shared_ptr<Connection> idle = pool_->TakeOrQueue(waiter)) {
-    const absl::Duration idle_time = idle->MarkTaken(absl::Now());
-    return Acquired{std::move(idle), /*was_idle=*/true, idle_time};
-  }
-  if (slots_.AcquireOrQueue(waiter)) {
-    StartDial(waiter);
-  } else if (options_.connection.test_hook) {
-    options_.connection.test_hook(HookPoint::kQueuedForSlot, 0, 0);
-  }
   absl::StatusOr<ConnWaiter::Served> served;
   {
     CancelHandle::Registration registration;
-    if (cancel.has_value()) registration = cancel->OnCancel([&waiter] { waiter->Cancel(); });
+    if (cancel.has_value()) {
+      registration = cancel->OnCancel([this, &waiter] {
+        waiter->Cancel();
+        pool_->WakeWaiters();  // It may wait in TakeOrQueue.
+      });
+    }
+    if (std::shared_ptr<Connection> idle = pool_->TakeOrQueue(waiter, deadline)) {
+      const absl::Duration idle_time = idle->MarkTaken(absl::Now());
+      return Acquired{std::move(idle), /*was_idle=*/true, idle_time};
+    }
+    // A waiter cancelled during TakeOrQueue's wait neither dials nor queues.
+    if (waiter->waiting()) {
+      if (slots_.AcquireOrQueue(waiter)) {
+        StartDial(waiter);
+      } else if (options_.connection.test_hook) {
+        options_.connection.test_hook(HookPoint::kQueuedForSlot, 0, 0);
+      }
+    }
     served = waiter->Await(deadline);
   }
   pool_->Forget(waiter.get());

@@ -99,7 +99,8 @@ absl::Status IdlePool::Settle(const Connection* conn, bool reusable) {
   return status;
 }
 
-std::shared_ptr<Connection> IdlePool::TakeOrQueue(const std::shared_ptr<ConnWaiter>& waiter) {
+std::shared_ptr<Connection> IdlePool::TakeOrQueue(const std::shared_ptr<ConnWaiter>& waiter,
+                                                  absl::Time deadline) {
   const std::string& key = waiter->pool_key;
   absl::MutexLock lock(&mu_);
   const auto idle = [this, &key]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -111,19 +112,21 @@ std::shared_ptr<Connection> IdlePool::TakeOrQueue(const std::shared_ptr<ConnWait
   // Only the decisions pending now are waited for: under load, others may
   // keep coming, and each ends within the reuse grace period.
   const std::vector<const Connection*> pending = PendingLocked(&key);
-  const auto ready = [this, &idle, &pending]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return idle() != entries_.rend() || !StillPendingLocked(pending);
+  const auto ready = [this, &idle, &pending, &waiter]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return idle() != entries_.rend() || !StillPendingLocked(pending) || !waiter->waiting();
   };
-  mu_.Await(absl::Condition(&ready));
+  mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
   const auto it = idle();
   if (it == entries_.rend()) {
-    if (shut_down_.ok()) waiters_.push_back(waiter);
+    if (shut_down_.ok() && waiter->waiting()) waiters_.push_back(waiter);
     return nullptr;
   }
   std::shared_ptr<Connection> conn = std::move(it->conn);
   entries_.erase(std::next(it).base());
   return conn;
 }
+
+void IdlePool::WakeWaiters() { absl::MutexLock lock(&mu_); }
 
 void IdlePool::Forget(const ConnWaiter* waiter) {
   absl::MutexLock lock(&mu_);

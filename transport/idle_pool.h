@@ -23,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "transport/conn_waiter.h"
 
 namespace h1 {
@@ -56,9 +57,13 @@ class IdlePool {
   // The most recently used idle connection for `waiter`'s host; or null,
   // and `waiter` is queued for the next connection that turns idle there.
   // While a connection for the host is pending and none is idle, waits for
-  // the decisions pending when it was called.
-  std::shared_ptr<Connection> TakeOrQueue(const std::shared_ptr<ConnWaiter>& waiter)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // the decisions pending when it was called, until `deadline` or until
+  // `waiter` gives up (whoever cancels it then calls WakeWaiters); then it
+  // returns null without queueing.
+  std::shared_ptr<Connection> TakeOrQueue(const std::shared_ptr<ConnWaiter>& waiter,
+                                          absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // Makes TakeOrQueue look at its waiter again.
+  void WakeWaiters() ABSL_LOCKS_EXCLUDED(mu_);
   // Drops `waiter` from the queue, if it is there.
   void Forget(const ConnWaiter* waiter) ABSL_LOCKS_EXCLUDED(mu_);
   // Drops `conn` if it is here and idle; false if it is not (a caller took
