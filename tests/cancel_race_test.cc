@@ -263,7 +263,9 @@ TEST(CancelRaceTest, CancelRacingTheSlotsReleaseLeaksNoSlot) {
         held = transport.RoundTrip(std::move(hold));
         if (held.ok()) ReadBody(*held);
       });
-      ASSERT_TRUE(holds.AwaitAtLeast(i + 1));
+      ASSERT_TRUE(holds.AwaitAtLeast(i + 1))
+          << "round " << i << ": " << transport.Stats().ToString() << "; idle "
+          << transport.IdleConnectionCount();
       absl::StatusOr<Response> got;
       std::thread waiter([&] { got = transport.RoundTrip(std::move(queued)); });
       ASSERT_TRUE(queued_count.AwaitAtLeast(i + 1));

@@ -396,6 +396,9 @@ TEST(ReviewRegressionTest, AFreshConnectionThatWentStaleInThePoolIsRetriedLikeAR
     x.cancel = cancel;
     absl::StatusOr<Response> cancelled = transport.RoundTrip(std::move(x));
     ASSERT_TRUE(absl::IsCancelled(cancelled.status())) << cancelled.status();
+    // The caller returned at once; the dial thread gives connection 1 to
+    // the pool and exits (its reader and writer stay).
+    ASSERT_TRUE(ThreadRegistry::Global().WaitForAtMost(2, kLeakWait));
     ASSERT_EQ(transport.IdleConnectionCount(), 1);  // Connection 1, fresh, idle.
 
     absl::StatusOr<Response> get = transport.RoundTrip(Get("http://peer.test/get"));

@@ -39,8 +39,9 @@ absl::StatusOr<ConnManager::Acquired> ConnManager::Get(const std::string& pool_k
       const absl::Duration idle_time = idle->MarkTaken(absl::Now());
       return Acquired{std::move(idle), /*was_idle=*/true, idle_time};
     }
-    // A waiter cancelled during TakeOrQueue's wait neither dials nor queues.
-    if (waiter->waiting()) {
+    // A waiter cancelled, or past its deadline, during TakeOrQueue's wait
+    // neither dials nor queues: Await says why.
+    if (waiter->waiting() && absl::Now() < deadline) {
       if (slots_.AcquireOrQueue(waiter)) {
         StartDial(waiter);
       } else if (options_.connection.test_hook) {

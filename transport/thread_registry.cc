@@ -32,6 +32,16 @@ bool ThreadRegistry::WaitForAtMost(int count, absl::Duration timeout) const {
   return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
 }
 
+bool ThreadRegistry::WaitForNoneNamed(const std::string& prefix, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const auto none = [this, &prefix]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return std::none_of(live_.begin(), live_.end(), [&prefix](const auto& entry) {
+      return entry.second.compare(0, prefix.size(), prefix) == 0;
+    });
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&none), timeout);
+}
+
 ThreadRegistry::Scoped::Scoped(std::string name, ThreadRegistry& registry)
     : registry_(registry) {
   absl::MutexLock lock(&registry_.mu_);

@@ -28,6 +28,9 @@ class ThreadRegistry {
   // Waits until at most `count` threads are alive or `timeout` passes;
   // returns whether the count was reached. Woken by each thread's exit.
   bool WaitForAtMost(int count, absl::Duration timeout) const;
+  // Waits until no live thread's name starts with `prefix` ("h1-dial-",
+  // "h1-dial-2") or `timeout` passes; returns whether none is left.
+  bool WaitForNoneNamed(const std::string& prefix, absl::Duration timeout) const;
 
   // Registers the calling thread for the lifetime of the object. Declare it
   // first in a thread's body, so it unregisters after everything else the

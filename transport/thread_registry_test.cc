@@ -53,5 +53,22 @@ TEST(ThreadRegistryTest, WaitForAtMostIsWokenByAThreadLeaving) {
   worker.join();
 }
 
+TEST(ThreadRegistryTest, WaitForNoneNamedWaitsOnlyForThatName) {
+  ThreadRegistry registry;
+  ThreadRegistry::Scoped other("h1-reader-1", registry);
+  ThreadRegistry::Scoped registration("h1-dial-1", registry);
+  absl::Notification leave;
+  std::thread dial([registration = std::move(registration), &leave]() mutable {
+    auto scoped = std::move(registration);
+    leave.WaitForNotification();
+  });
+  EXPECT_FALSE(registry.WaitForNoneNamed("h1-dial-", absl::ZeroDuration()));
+  EXPECT_TRUE(registry.WaitForNoneNamed("h1-writer-", absl::ZeroDuration()));
+  leave.Notify();
+  EXPECT_TRUE(registry.WaitForNoneNamed("h1-dial-", absl::InfiniteDuration()));
+  EXPECT_EQ(registry.LiveCount(), 1);
+  dial.join();
+}
+
 }  // namespace
 }  // namespace h1
