@@ -118,7 +118,7 @@ absl::Status Connect(int fd, const addrinfo& address, const DialContext& context
   }
   if (::connect(fd, address.ai_addr, address.ai_addrlen) != 0) {
     if (errno != EINPROGRESS) return ErrnoError("connect", errno);
-    const CancelHandle::Registration registration =
+    CancelHandle::Registration registration =
         context.cancel.OnCancel([fd] { ::shutdown(fd, SHUT_RDWR); });
     for (;;) {
       const absl::Time now = absl::Now();
@@ -135,6 +135,9 @@ absl::Status Connect(int fd, const addrinfo& address, const DialContext& context
       if (ready < 0 && errno != EINTR) return ErrnoError("poll", errno);
       if (ready > 0) break;
     }
+    // Withdrawn before the last look, so that a cancel never shuts down a
+    // socket this dial returns as connected.
+    registration.Reset();
     if (context.cancel.IsCancelled()) return absl::CancelledError("dial cancelled");
     int error = 0;
     socklen_t size = sizeof(error);
