@@ -612,6 +612,9 @@ void ServeByLateBinding(Transport& transport, TestServer& server, HeldDial& held
   EXPECT_TRUE(served.conn.was_idle);
   EXPECT_TRUE(served.conn.reused);
   EXPECT_EQ(transport.Stats().dials_in_flight, 1);  // Its own dial is still held.
+  // Settles connection 1's reuse decision (pending if its writer's report
+  // lags), so that it is idle before connection 2 arrives.
+  EXPECT_EQ(transport.IdleConnectionCount(), 1);
 }
 
 // The connection dialled for A arrives after A was served: it goes to the

@@ -375,7 +375,7 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
     }
     if (interrupted) continue;
     if (!event.has_value()) {
-      const bool timed_out = deadline != absl::InfiniteFuture();
+      const bool timed_out = absl::Now() >= header_deadline;
       if (timed_out) Hook(HookPoint::kHeaderTimerFired, exchange.seq);
       // Else the reader ended without an answer for this request.
       const absl::Status why =
