@@ -74,7 +74,8 @@ class Transport {
  public:
   explicit Transport(TransportOptions options = {});
   // Closes the idle connections, cancels the dials in flight and waits for
-  // their threads (so a Dial hook must honour DialContext::cancel).
+  // their threads (so a Dial hook must honour DialContext::cancel; DialTcp's
+  // name resolution, which nothing interrupts, is waited out).
   // Connections serving responses close once their bodies are done; no
   // thread or socket of this Transport outlives it and its responses,
   // except a writer blocked inside a caller's BodySource::Read, which exits
