@@ -126,10 +126,8 @@ void ConnManager::Dial(const std::shared_ptr<ConnWaiter>& waiter, const CancelHa
 }
 
 void ConnManager::PutBack(const std::shared_ptr<Connection>& conn) {
-  if (absl::Status pooled = pool_->Put(conn); !pooled.ok()) {
-    conn->Close(pooled, absl::IsResourceExhausted(pooled) ? CloseCause::kPoolFull
-                                                          : CloseCause::kTransportClosed);
-  }
+  if (absl::Status pooled = pool_->Put(conn); !pooled.ok())
+    conn->Close(pooled, RefusalCause(pooled));
 }
 
 void ConnManager::SlotFreed(const std::string& pool_key) {

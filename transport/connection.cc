@@ -832,8 +832,7 @@ Connection::Verdict Connection::WriteVerdict(const WriteReport& report, const Ex
 }
 
 Connection::Verdict Connection::Pooled(const absl::Status& status) {
-  return {status,
-          absl::IsResourceExhausted(status) ? CloseCause::kPoolFull : CloseCause::kTransportClosed};
+  return {status, RefusalCause(status)};
 }
 
 Connection::Verdict Connection::PutInPool() {

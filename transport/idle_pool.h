@@ -25,10 +25,18 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "transport/conn_waiter.h"
+#include "transport/stats.h"
 
 namespace h1 {
 
 class Connection;
+
+// Why a connection the pool refused (Put, PutPending, Settle) is closed:
+// its host's or the pool's limit (RESOURCE_EXHAUSTED), or the Transport is
+// gone.
+inline CloseCause RefusalCause(const absl::Status& refusal) {
+  return absl::IsResourceExhausted(refusal) ? CloseCause::kPoolFull : CloseCause::kTransportClosed;
+}
 
 // Thread-safe. Connections close outside the pool's lock (Close calls back
 // into Remove).
