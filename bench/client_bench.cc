@@ -5,13 +5,16 @@
 // interleaved, round by round, so drift hits them alike. Prints requests/s,
 // p50/p99 latency and the ratio to the floor for each case; then h1's memory
 // and threads at 64 connections, and the latency of the request after an
-// early response (both against nginx).
+// early response (both against nginx). "x floor" is the median over the
+// rounds of a client's requests/s over the floor's in the same round;
+// "range" its lowest and highest.
 //
-//   bazel run -c opt //bench:client_bench [-- --rounds=N --scale=F --only=SUBSTRING]
+//   bazel run -c opt //bench:client_bench [-- --rounds=N --scale=F --only=SUBSTRING
+//                                             --clients=SUBSTRING]
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -24,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/barrier.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "bench/bench_client.h"
@@ -64,12 +68,13 @@ Samples RunOnce(const Contender& contender, const Case& c) {
   std::vector<std::unique_ptr<BenchClient>> clients;
   for (int i = 0; i < c.connections; ++i) clients.push_back(factory());
   std::vector<Samples> per_thread(c.connections);
-  // Warm-up: every client opens its connection before the clock starts.
-  for (auto& client : clients) client->Fetch("GET", "/small", "").IgnoreError();
   absl::Barrier* start = new absl::Barrier(c.connections + 1);
   std::vector<std::thread> threads;
   for (int t = 0; t < c.connections; ++t) {
     threads.emplace_back([&, t] {
+      // Warm-up: every client opens its connection before the clock starts,
+      // all at once, as they run (a shared pool needs as many as run at once).
+      clients[t]->Fetch("GET", "/small", "").IgnoreError();
       if (start->Block()) delete start;
       Samples& mine = per_thread[t];
       for (int i = 0; i < c.requests_per_connection; ++i) {
@@ -94,15 +99,34 @@ Samples RunOnce(const Contender& contender, const Case& c) {
   return total;
 }
 
+// What one contender did over all rounds of a case.
+struct Result {
+  Samples total;
+  // Its requests/s over the first contender's, round by round.
+  std::vector<double> ratios;
+
+  double MedianRatio() const {
+    std::vector<double> sorted = ratios;
+    std::sort(sorted.begin(), sorted.end());
+    return sorted.empty() ? 0 : sorted[sorted.size() / 2];
+  }
+};
+
 // Runs every contender `rounds` times, interleaved round by round so that
 // drift hits them alike.
-std::vector<Samples> RunInterleaved(const std::vector<Contender>& contenders, const Case& c,
-                                    int rounds) {
-  std::vector<Samples> totals(contenders.size());
+std::vector<Result> RunInterleaved(const std::vector<Contender>& contenders, const Case& c,
+                                   int rounds) {
+  std::vector<Result> results(contenders.size());
   for (int round = 0; round < rounds; ++round) {
-    for (size_t k = 0; k < contenders.size(); ++k) totals[k].Merge(RunOnce(contenders[k], c));
+    std::vector<Samples> runs;
+    for (const Contender& contender : contenders) runs.push_back(RunOnce(contender, c));
+    for (size_t k = 0; k < contenders.size(); ++k) {
+      const double first = runs[0].RequestsPerSecond();
+      results[k].ratios.push_back(first > 0 ? runs[k].RequestsPerSecond() / first : 0);
+      results[k].total.Merge(runs[k]);
+    }
   }
-  return totals;
+  return results;
 }
 
 // The clients compared, each against `server`; the floor first.
@@ -138,24 +162,53 @@ std::pair<int64_t, int> RssAndThreads() {
   return {rss, threads};
 }
 
-// Opens 64 connections at once (each request holds its body until all 64
-// have a response), then reports memory and threads with them idle.
+// A one-byte request body whose Read waits until `all_reading` has seen
+// every request of the footprint at its body: each holds its connection
+// until they all do.
+class GatheringBody final : public BodySource {
+ public:
+  GatheringBody(absl::BlockingCounter* reading, const absl::Notification* all_reading)
+      : reading_(reading), all_reading_(all_reading) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (sent_ || n == 0) return 0;
+    reading_->DecrementCount();
+    all_reading_->WaitForNotification();
+    buf[0] = 'g';
+    sent_ = true;
+    return 1;
+  }
+
+ private:
+  absl::BlockingCounter* reading_;
+  const absl::Notification* all_reading_;
+  bool sent_ = false;
+};
+
+// Opens 64 connections at once (each request's body waits until all 64 are
+// being written), then reports memory and threads with them idle.
 void ReportIdleFootprint(const Target& target) {
   constexpr int kConnections = 64;
   const auto [rss_before, threads_before] = RssAndThreads();
   TransportOptions options;
   options.max_idle_conns_per_host = kConnections;
   Transport transport(options);
-  const std::string url = absl::StrCat("http://", target.host, ":", target.port, "/small");
-  absl::Barrier* all_have_responses = new absl::Barrier(kConnections);
+  const std::string url = absl::StrCat("http://", target.host, ":", target.port, "/upload");
+  absl::BlockingCounter reading(kConnections);
+  absl::Notification all_reading;
   std::vector<std::thread> threads;
   for (int i = 0; i < kConnections; ++i) {
     threads.emplace_back([&] {
-      absl::StatusOr<Response> response = transport.RoundTrip(Get(url));
-      if (all_have_responses->Block()) delete all_have_responses;
+      Request post;
+      post.method = "POST";
+      post.url = url;
+      post.content_length = 1;
+      post.body = std::make_unique<GatheringBody>(&reading, &all_reading);
+      absl::StatusOr<Response> response = transport.RoundTrip(std::move(post));
       if (response.ok()) response->body->ReadAll().IgnoreError();
     });
   }
+  reading.Wait();
+  all_reading.Notify();
   for (auto& t : threads) t.join();
   const auto [rss_after, threads_after] = RssAndThreads();
   std::printf("h1 with %d idle connections: %d pooled, RSS +%lld KiB (%.1f KiB per connection), "
@@ -247,13 +300,14 @@ const Server& FasterServer(const Case& c, const std::vector<Server>& servers) {
   }
   Case probe = c;
   probe.requests_per_connection = std::max(1, c.requests_per_connection / 2);
-  const std::vector<Samples> totals = RunInterleaved(floors, probe, 3);
+  const std::vector<Result> results = RunInterleaved(floors, probe, 3);
   size_t best = 0;
   std::string figures;
   for (size_t k = 0; k < servers.size(); ++k) {
-    if (totals[k].RequestsPerSecond() > totals[best].RequestsPerSecond()) best = k;
+    const double rate = results[k].total.RequestsPerSecond();
+    if (rate > results[best].total.RequestsPerSecond()) best = k;
     absl::StrAppend(&figures, k == 0 ? "" : ", ", servers[k].name, " ",
-                    absl::StrFormat("%.0f", totals[k].RequestsPerSecond()));
+                    absl::StrFormat("%.0f", rate));
   }
   std::printf("%s: server %s (floor req/s: %s)\n", c.name.c_str(), servers[best].name.c_str(),
               figures.c_str());
@@ -264,6 +318,7 @@ int Main(int argc, char** argv) {
   int rounds = 3;
   double scale = 1.0;
   absl::string_view only;  // Runs only the cases whose name contains it.
+  absl::string_view clients;  // Runs only the floor and the clients whose name contains it.
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (absl::ConsumePrefix(&arg, "--rounds=") && absl::SimpleAtoi(arg, &rounds)) continue;
@@ -272,7 +327,13 @@ int Main(int argc, char** argv) {
       only = arg;
       continue;
     }
-    std::fprintf(stderr, "usage: client_bench [--rounds=N] [--scale=F] [--only=SUBSTRING]\n");
+    if (absl::ConsumePrefix(&(arg = argv[i]), "--clients=")) {
+      clients = arg;
+      continue;
+    }
+    std::fprintf(stderr,
+                 "usage: client_bench [--rounds=N] [--scale=F] [--only=SUBSTRING] "
+                 "[--clients=SUBSTRING]\n");
     return 2;
   }
   const char* workspace = std::getenv("BUILD_WORKSPACE_DIRECTORY");
@@ -303,19 +364,25 @@ int Main(int argc, char** argv) {
   ReportIdleFootprint(target);
   std::vector<const Server*> chosen;
   for (const Case& c : cases) chosen.push_back(&FasterServer(c, servers));
-  std::printf("\n%-30s %-9s %-20s %10s %9s %9s %9s %7s\n", "case", "server", "client", "req/s",
-              "p50 us", "p99 us", "x floor", "errors");
+  std::printf("\n%-30s %-9s %-20s %10s %9s %9s %9s %11s %7s\n", "case", "server", "client", "req/s",
+              "p50 us", "p99 us", "x floor", "range", "errors");
   for (size_t i = 0; i < cases.size(); ++i) {
     const Case& c = cases[i];
-    const std::vector<Contender> contenders = Contenders(chosen[i]->target);
-    const std::vector<Samples> totals = RunInterleaved(contenders, c, rounds);
-    const double floor = totals[0].RequestsPerSecond();
+    std::vector<Contender> contenders = Contenders(chosen[i]->target);
+    contenders.erase(std::remove_if(contenders.begin() + 1, contenders.end(),
+                                    [clients](const Contender& contender) {
+                                      return !absl::StrContains(contender.name, clients);
+                                    }),
+                     contenders.end());
+    const std::vector<Result> results = RunInterleaved(contenders, c, rounds);
     for (size_t k = 0; k < contenders.size(); ++k) {
-      const Samples& s = totals[k];
-      std::printf("%-30s %-9s %-20s %10.0f %9s %9s %9.2f %7lld\n", c.name.c_str(),
+      const Samples& s = results[k].total;
+      const auto [low, high] =
+          std::minmax_element(results[k].ratios.begin(), results[k].ratios.end());
+      std::printf("%-30s %-9s %-20s %10.0f %9s %9s %9.2f %5.2f-%.2f %7lld\n", c.name.c_str(),
                   chosen[i]->name.c_str(), contenders[k].name.c_str(), s.RequestsPerSecond(),
                   Micros(s.Quantile(0.5)).c_str(), Micros(s.Quantile(0.99)).c_str(),
-                  floor > 0 ? s.RequestsPerSecond() / floor : 0, static_cast<long long>(s.errors));
+                  results[k].MedianRatio(), *low, *high, static_cast<long long>(s.errors));
     }
     std::fflush(stdout);
   }
