@@ -22,8 +22,8 @@ namespace h1 {
 namespace {
 
 using ::h1::testing::ExpectLiveThreadsAtMost;
-using ::h1::testing::FakeConn;
 using ::h1::testing::ExpectNothingLeaked;
+using ::h1::testing::FakeConn;
 using ::h1::testing::Fetch;
 using ::h1::testing::Fetched;
 using ::h1::testing::HeldBackBody;
@@ -32,6 +32,7 @@ using ::h1::testing::kLeakWait;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
 using ::h1::testing::TestOptions;
+using ::h1::testing::WriterThreadWritesAll;
 using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
@@ -148,7 +149,8 @@ Request HeldBackPost(const std::string& url, std::shared_ptr<HeldBackBody::State
 }
 
 // What one request's writer does must never count for the next (issue 8,
-// defect 1). The writer is parked just after reporting a GET's write while
+// defect 1). The writer (which writes every request here) is parked just
+// after reporting a GET's write while
 // the caller hands the same connection a POST, whose last byte is then held
 // back while the server answers. That response is early, and must be seen
 // as early at once: the reuse decision must not wait for the writer (if it
@@ -181,6 +183,7 @@ TEST(EarlyResponseTest, EarlyResponseOnAReusedConnectionIsDecidedAtOnce) {
   RecordingDialer dialer;
   {
     TransportOptions options = TestOptions(dialer);
+    options.dial = dialer.Dial(WriterThreadWritesAll);
     options.reuse_grace_period = absl::Hours(1);
     options.test_hook = hooks.Hook();
     Transport transport(options);

@@ -38,6 +38,7 @@ using ::h1::testing::kLeakWait;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
 using ::h1::testing::TestOptions;
+using ::h1::testing::WriterThreadWritesAll;
 using ::h1::testserver::AnswerEvery;
 using ::h1::testserver::OkResponse;
 using ::h1::testserver::PeerConn;
@@ -189,8 +190,9 @@ TEST(RetryTest, PostIsRetriedWhenNotOneByteWasWritten) {
 }
 
 // The server ends the idle connection just as the caller hands it a POST:
-// it closes, or times the connection out with a 408 first. The writer is
-// parked just after the previous request, so the POST is still queued.
+// it closes, or times the connection out with a 408 first. The writer
+// (which writes every request here) is parked just after the previous
+// request, so the POST is still queued.
 // Whatever arrived cannot answer a request not one byte of which was
 // written: the writer never reads its body for a closed connection, and
 // the POST goes, whole, to a new connection; the caller never sees a 408.
@@ -217,6 +219,7 @@ TEST(RetryTest, RequestQueuedWhenTheServerEndsTheConnectionGoesWholeElsewhere) {
     RecordingDialer dialer;
     {
       TransportOptions options = TestOptions(dialer);
+      options.dial = dialer.Dial(WriterThreadWritesAll);
       options.test_hook = hooks.Hook();
       Transport transport(options);
       EXPECT_EQ(Fetch(transport, server.Url("/first")).body, "first");

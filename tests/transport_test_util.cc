@@ -15,6 +15,10 @@ TransportOptions TestOptions(RecordingDialer& dialer) {
   return options;
 }
 
+std::unique_ptr<NetConn> WriterThreadWritesAll(int, std::unique_ptr<NetConn> conn) {
+  return std::make_unique<ForwardingNetConn>(std::move(conn));
+}
+
 void HookTable::On(HookPoint point, uint64_t conn_id, uint64_t seq,
                    std::function<void()> handler) {
   entries_.push_back({point, conn_id, seq, std::move(handler)});

@@ -30,6 +30,9 @@ inline constexpr absl::Duration kLeakWait = absl::Seconds(10);
 
 // Transport options with `dialer` as the Dial hook.
 TransportOptions TestOptions(RecordingDialer& dialer);
+// A RecordingDialer wrap that hides the socket's TryWrite: the connection's
+// writer thread writes every request, so a test can park it there.
+std::unique_ptr<NetConn> WriterThreadWritesAll(int index, std::unique_ptr<NetConn> conn);
 
 // Routes each test hook point to the handler a test registered for it (by
 // point, connection id and request sequence number); other points pass.

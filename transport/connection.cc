@@ -294,10 +294,13 @@ absl::StatusOr<Response> Connection::RoundTrip(Request& request, absl::string_vi
   // The reader gets its request first: if the write then fails and closes
   // the connection, the reader still reads whatever response had arrived,
   // and that response wins over the write error.
-  if (!reqch_.Send(exchange) || !writech_.Send(exchange)) {
-    exchange->ReclaimUnsent(request);  // The writer never had it: returns at once.
-    *retry_hint = RetryHint::kNothingWritten;
-    return WithContext("connection closed before the request was sent", close_reason());
+  const bool writer_idle = writes_in_progress_.fetch_add(1) == 0;
+  if (!reqch_.Send(exchange) ||
+      (!(writer_idle && WriteOnCaller(*exchange)) && !writech_.Send(exchange))) {
+    // The writer never had it: returns at once.
+    return Failed(*exchange, request,
+                  WithContext("connection closed before the request was sent", close_reason()),
+                  /*closed_before_response=*/false, retry_hint);
   }
   Hook(HookPoint::kRequestHandedOver, exchange->seq);
   // The cancelling thread only wakes the caller, which gives up if it still
@@ -411,6 +414,37 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
   }
 }
 
+bool Connection::WriteOnCaller(Exchange& exchange) {
+  const size_t written = exchange.WriteOnCaller([this](absl::string_view head) -> size_t {
+    // As the writer looks before its first write: an answer begun already
+    // is to no request of ours, and the writer gives the request back.
+    if (AnswerHasBegun()) return 0;
+    // A failed write goes to the writer, which writes the rest or fails.
+    return socket_->TryWrite({head}).value_or(0);
+  });
+  if (written < exchange.head.size()) return false;
+  ReportWrite(exchange, absl::OkStatus());
+  return true;
+}
+
+void Connection::ReportWrite(Exchange& exchange, const absl::Status& result) {
+  if (result.ok()) exchange.FinishWriting();
+  exchange.LetGo();
+  // A header timer starts now; without one, the caller is not woken for
+  // nothing (a request given back is known from its exchange).
+  if (options_.response_header_timeout != absl::InfiniteDuration()) {
+    exchange.events().Send(result);
+  }
+  // A request cut short leaves the server mid-message: close, as Go's
+  // writeLoop does. A response already received is still read and wins.
+  // A body skipped for a final answer is not cut short: that answer is
+  // read whole, and its end closes the connection (it came early).
+  if (!result.ok() && !exchange.BodySkipped()) Close(result, CloseCause::kWriteError);
+  write_err_ch_.Send(WriteReport{exchange.seq, result});
+  writes_in_progress_.fetch_sub(1);
+  Hook(HookPoint::kWriterReported, exchange.seq);
+}
+
 void Connection::WriteLoop() {
   // Reused for every request body this writer sends; allocated with the
   // first, and uninitialized, so a connection that sends none pays nothing.
@@ -418,22 +452,21 @@ void Connection::WriteLoop() {
   while (std::optional<std::shared_ptr<Exchange>> job = writech_.Recv()) {
     Exchange& exchange = **job;
     std::unique_ptr<BodySource> body;
-    if (!exchange.StartWriting(body)) continue;  // Taken back by its caller.
-    const absl::Status result = WriteRequest(exchange, std::move(body), piece);
-    if (result.ok()) exchange.FinishWriting();
-    exchange.LetGo();
-    // A header timer starts now; without one, the caller is not woken for
-    // nothing (a request given back is known from its exchange).
-    if (options_.response_header_timeout != absl::InfiniteDuration()) {
-      exchange.events().Send(result);
+    size_t head_written;
+    if (!exchange.StartWriting(body, head_written)) {  // Taken back by its caller.
+      writes_in_progress_.fetch_sub(1);
+      continue;
     }
-    // A request cut short leaves the server mid-message: close, as Go's
-    // writeLoop does. A response already received is still read and wins.
-    // A body skipped for a final answer is not cut short: that answer is
-    // read whole, and its end closes the connection (it came early).
-    if (!result.ok() && !exchange.BodySkipped()) Close(result, CloseCause::kWriteError);
-    write_err_ch_.Send(WriteReport{exchange.seq, result});
-    Hook(HookPoint::kWriterReported, exchange.seq);
+    absl::Status result;
+    if (head_written > 0) {
+      // The caller wrote part of a bodiless request's head: the rest.
+      size_t written = 0;
+      result = socket_->Write({absl::string_view(exchange.head).substr(head_written)}, written);
+      if (!result.ok()) result = WithContext("writing request", result);
+    } else {
+      result = WriteRequest(exchange, std::move(body), piece);
+    }
+    ReportWrite(exchange, result);
     if (!result.ok()) return;
   }
 }

@@ -194,6 +194,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Reader, after an interim head: acts on a 100 Continue, and notes where
   // the request is when the next head begins.
   void InterimHeadRead(Exchange& exchange, const wire::ResponseHead& interim);
+  // Caller, for a request just handed over while the writer is idle: writes
+  // a bodiless request's head if the socket takes it without blocking, and
+  // reports it on writeErrCh as the writer would, saving the writer's wake.
+  // Returns false if the writer is to write the request, or its rest.
+  bool WriteOnCaller(Exchange& exchange);
+  // Ends the write of `exchange` with `result`, as the writer does: the
+  // stage, the header timer's start, a close if it failed, and the report
+  // on writeErrCh.
+  void ReportWrite(Exchange& exchange, const absl::Status& result);
   // Writes one request; `piece` is the writer's buffer for body pieces.
   absl::Status WriteRequest(Exchange& exchange, std::unique_ptr<BodySource> body,
                             std::unique_ptr<char[]>& piece);
@@ -284,6 +293,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Channel<WriteReport> write_err_ch_;  // Go's writeErrCh.
   Channel<bool> body_done_;            // The caller read a body to its end.
   Channel<bool> exchange_ended_;       // The reader ended the exchange.
+
+  // Requests handed over whose write is not yet reported. The caller
+  // writes a request itself only when this was 0: a connection is handed
+  // out only once its previous request's report was taken, and the count
+  // makes that checked rather than assumed, so that two threads never
+  // write the socket at once.
+  std::atomic<int> writes_in_progress_{0};
 
   // The reader saw input (bytes, EOF, an error) since the last exchange
   // ended: set by the reader, cleared when it ends an exchange, read by the

@@ -51,8 +51,20 @@ Exchange::Exchange(uint64_t seq, Request& request, absl::string_view head, bool 
       continue_word_(1, closed),
       body_(std::move(request.body)) {}
 
-bool Exchange::StartWriting(std::unique_ptr<BodySource>& body) {
+size_t Exchange::WriteOnCaller(absl::FunctionRef<size_t(absl::string_view head)> try_write) {
   absl::MutexLock lock(&mu_);
+  if (stage_ != Stage::kQueued || has_body) return 0;
+  written_on_caller_ = try_write(head);
+  if (written_on_caller_ > 0) {
+    stage_ = written_on_caller_ == head.size() ? Stage::kWritten : Stage::kLastWrite;
+  }
+  return written_on_caller_;
+}
+
+bool Exchange::StartWriting(std::unique_ptr<BodySource>& body, size_t& head_written) {
+  absl::MutexLock lock(&mu_);
+  head_written = written_on_caller_;
+  if (written_on_caller_ > 0) return stage_ == Stage::kLastWrite;
   if (stage_ != Stage::kQueued) return false;
   stage_ = Stage::kTaken;
   body = std::move(body_);

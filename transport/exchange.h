@@ -24,6 +24,7 @@
 #include <variant>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -85,9 +86,20 @@ class Exchange {
   // reader and the cancel handle each send at most one, and never block.
   Channel<ExchangeEvent>& events() { return events_; }
 
-  // Writer: takes the request (and its body) to write it. Returns false if
-  // it was taken back first; the writer then skips it.
-  bool StartWriting(std::unique_ptr<BodySource>& body) ABSL_LOCKS_EXCLUDED(mu_);
+  // Caller, for a bodiless request nobody has taken, while the writer is
+  // idle: writes what of the head `try_write` writes without blocking (it
+  // returns the byte count, 0 to leave the request alone), with the stage
+  // moved as the writer would move it, before the reader or the writer can
+  // look. Returns the count: all of the head, and the request is written;
+  // part, and it is in its last write, which the writer finishes; none, and
+  // it is still queued for the writer.
+  size_t WriteOnCaller(absl::FunctionRef<size_t(absl::string_view head)> try_write)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Writer: takes the request (and its body) to write it, and learns how
+  // many bytes of its head the caller wrote (WriteOnCaller). Returns false
+  // if it was taken back first; the writer then skips it.
+  bool StartWriting(std::unique_ptr<BodySource>& body, size_t& head_written)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Writer, right before the request's first socket write (`last` if it
   // is also the last): from here a byte may reach the socket. Returns false
   // if the request was withdrawn meanwhile: the writer must give it back
@@ -214,6 +226,7 @@ class Exchange {
   // completely written (or while it awaited 100 Continue); early if final.
   bool head_began_early_ ABSL_GUARDED_BY(mu_) = false;
   bool in_first_write_ ABSL_GUARDED_BY(mu_) = false;
+  size_t written_on_caller_ ABSL_GUARDED_BY(mu_) = 0;
   // Until the writer takes it, or once given back.
   std::unique_ptr<BodySource> body_ ABSL_GUARDED_BY(mu_);
 };

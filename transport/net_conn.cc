@@ -31,6 +31,16 @@ absl::Status ErrnoError(absl::string_view what, int err) {
   return absl::InternalError(message);
 }
 
+using Iovecs = absl::InlinedVector<iovec, 4>;
+
+Iovecs ToIovecs(absl::Span<const absl::string_view> pieces) {
+  Iovecs iovecs;
+  for (absl::string_view piece : pieces) {
+    if (!piece.empty()) iovecs.push_back({const_cast<char*>(piece.data()), piece.size()});
+  }
+  return iovecs;
+}
+
 class TcpConn final : public NetConn {
  public:
   explicit TcpConn(int fd) : fd_(fd) {}
@@ -47,10 +57,7 @@ class TcpConn final : public NetConn {
 
   absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
     written = 0;
-    absl::InlinedVector<iovec, 4> left;
-    for (absl::string_view piece : pieces) {
-      if (!piece.empty()) left.push_back({const_cast<char*>(piece.data()), piece.size()});
-    }
+    Iovecs left = ToIovecs(pieces);
     size_t first = 0;  // Index of the first iovec not yet written in full.
     while (first < left.size()) {
       msghdr message{};
@@ -71,6 +78,20 @@ class TcpConn final : public NetConn {
       }
     }
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<size_t> TryWrite(absl::Span<const absl::string_view> pieces) override {
+    Iovecs iovecs = ToIovecs(pieces);
+    msghdr message{};
+    message.msg_iov = iovecs.data();
+    message.msg_iovlen = std::min<size_t>(iovecs.size(), IOV_MAX);
+    for (;;) {
+      const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent >= 0) return static_cast<size_t>(sent);
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      return ErrnoError("write", errno);
+    }
   }
 
   bool InputPending() override {

@@ -32,6 +32,15 @@ class NetConn : public wire::ByteSource {
   // `written` to the number of bytes the socket accepted, on failure too: a
   // request of which not one byte was accepted may be sent elsewhere.
   virtual absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) = 0;
+  // Writes what of `pieces` the socket takes without blocking, in one
+  // system call, and returns how many bytes that was (0 if it would block).
+  // The Transport uses it to write a small request on the caller's thread
+  // and leaves the rest, or all of it on an error, to the writer's Write.
+  // This default takes nothing: every byte goes through Write.
+  virtual absl::StatusOr<size_t> TryWrite(absl::Span<const absl::string_view> pieces) {
+    (void)pieces;
+    return 0;
+  }
   // Whether a Read would return at once (bytes, end of stream or an error
   // are waiting). Never blocks.
   virtual bool InputPending() = 0;
@@ -54,6 +63,12 @@ class ForwardingNetConn : public NetConn {
   absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
     return inner_->Write(pieces, written);
   }
+  // Takes nothing (NetConn's default), so that a subclass that overrides
+  // Write sees every byte written. A subclass that leaves writes alone
+  // overrides it with ForwardTryWrite, keeping the inner socket's.
+  absl::StatusOr<size_t> TryWrite(absl::Span<const absl::string_view> pieces) override {
+    return NetConn::TryWrite(pieces);
+  }
   bool InputPending() override { return inner_->InputPending(); }
   absl::Status AwaitInput(absl::Duration timeout) override {
     return inner_->AwaitInput(timeout);
@@ -61,6 +76,9 @@ class ForwardingNetConn : public NetConn {
   void Shutdown() override { inner_->Shutdown(); }
 
  protected:
+  absl::StatusOr<size_t> ForwardTryWrite(absl::Span<const absl::string_view> pieces) {
+    return inner_->TryWrite(pieces);
+  }
   // Closes the inner socket now, for a destructor that reports the close.
   void CloseInner() { inner_.reset(); }
 

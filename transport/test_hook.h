@@ -23,7 +23,8 @@ enum class HookPoint {
   // Caller: the request found every MaxConnsPerHost slot of its host taken
   // and joined the queue (`conn_id` and `seq` are 0).
   kQueuedForSlot,
-  // Caller: request `seq` is queued for the reader and the writer.
+  // Caller: request `seq` is queued for the reader, and written (on the
+  // caller's thread, NetConn::TryWrite) or queued for the writer.
   kRequestHandedOver,
   // Caller: request `seq`'s response header timer ran out; the caller has
   // not yet given up on the response.
@@ -34,8 +35,9 @@ enum class HookPoint {
   // Writer: request `seq`'s head (with "Expect: 100-continue") is written;
   // the writer is about to wait for 100 Continue.
   kAwaitingContinue,
-  // Writer: request `seq`'s write result is on writeErrCh; the writer has
-  // not yet taken the next request.
+  // Writer (or the caller, for a request it wrote itself): request `seq`'s
+  // write result is on writeErrCh; the writer has not yet taken the next
+  // request.
   kWriterReported,
   // Reader: request `seq`'s response ended while the writer was in its last
   // write; the reuse decision now waits for the writer's report.

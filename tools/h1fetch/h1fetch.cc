@@ -69,6 +69,9 @@ class VerboseConn final : public h1::ForwardingNetConn {
     CloseInner();
     std::fprintf(stderr, "h1fetch: closed connection to %s\n", peer_.c_str());
   }
+  absl::StatusOr<size_t> TryWrite(absl::Span<const absl::string_view> pieces) override {
+    return ForwardTryWrite(pieces);
+  }
 
  private:
   std::string peer_;

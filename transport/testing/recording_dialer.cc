@@ -15,6 +15,9 @@ class RecordingDialer::RecordedConn final : public ForwardingNetConn {
     absl::MutexLock lock(&dialer_->mu_);
     --dialer_->open_;
   }
+  absl::StatusOr<size_t> TryWrite(absl::Span<const absl::string_view> pieces) override {
+    return ForwardTryWrite(pieces);
+  }
 
  private:
   RecordingDialer* dialer_;
