@@ -45,13 +45,15 @@ absl::Status ReadAfterClose() {
 class ConnectionBody final : public ResponseBody {
  public:
   ConnectionBody(std::shared_ptr<Connection> conn, wire::BodyFraming framing,
-                 size_t max_trailer_bytes, const Exchange& exchange)
+                 size_t max_trailer_bytes, std::shared_ptr<Exchange> exchange, bool keep_alive)
       : conn_(std::move(conn)),
         reader_(&conn_->body_input(), framing, max_trailer_bytes),
-        deadline_(exchange.deadline) {
-    if (exchange.cancel.has_value()) {
+        exchange_(std::move(exchange)),
+        keep_alive_(keep_alive),
+        deadline_(exchange_->deadline) {
+    if (exchange_->cancel.has_value()) {
       Connection* conn_while_reading = conn_.get();  // Held until the registration ends.
-      cancel_registration_ = exchange.cancel->OnCancel([conn_while_reading] {
+      cancel_registration_ = exchange_->cancel->OnCancel([conn_while_reading] {
         conn_while_reading->Close(
             absl::CancelledError("request cancelled while reading the response body"),
             CloseCause::kCancelled);
@@ -114,17 +116,25 @@ class ConnectionBody final : public ResponseBody {
   // connection once it may serve another request.
   void Finish() {
     cancel_registration_.Reset();
-    conn_->BodyDone();
-    conn_.reset();
+    conn_->BodyDone(*exchange_, keep_alive_);
+    Release();
   }
   // The body failed or was closed early; its connection is closed.
   void End() {
     cancel_registration_.Reset();
+    Release();
+  }
+  // The exchange goes first: its channels are bound to the connection's
+  // close signals.
+  void Release() {
+    exchange_.reset();
     conn_.reset();
   }
 
   std::shared_ptr<Connection> conn_;  // Null once the body is finished.
   wire::BodyReader reader_;
+  std::shared_ptr<Exchange> exchange_;  // Released with conn_.
+  const bool keep_alive_;               // Whether the response and request allow reuse.
   const absl::Time deadline_;
   CancelHandle::Registration cancel_registration_;
   absl::Status error_;
@@ -440,8 +450,10 @@ void Connection::ReportWrite(Exchange& exchange, const absl::Status& result) {
   // A body skipped for a final answer is not cut short: that answer is
   // read whole, and its end closes the connection (it came early).
   if (!result.ok() && !exchange.BodySkipped()) Close(result, CloseCause::kWriteError);
-  write_err_ch_.Send(WriteReport{exchange.seq, result});
+  // Idle from here: the connection is handed out again only once the
+  // report below is taken.
   writes_in_progress_.fetch_sub(1);
+  write_err_ch_.Send(WriteReport{exchange.seq, result});
   Hook(HookPoint::kWriterReported, exchange.seq);
 }
 
@@ -618,7 +630,7 @@ absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySo
 void Connection::ReadLoop() {
   while (AwaitNextResponse()) {
     std::optional<std::shared_ptr<Exchange>> exchange = reqch_.Recv();
-    if (!exchange.has_value() || !ReadOneResponse(**exchange)) break;
+    if (!exchange.has_value() || !ReadOneResponse(*exchange)) break;
     Hook(HookPoint::kReaderBeforeNextRead, (*exchange)->seq);
   }
   reader_exited_.Fire();
@@ -693,7 +705,8 @@ bool Connection::AwaitNextResponse() {
   return true;
 }
 
-bool Connection::ReadOneResponse(Exchange& exchange) {
+bool Connection::ReadOneResponse(const std::shared_ptr<Exchange>& shared_exchange) {
+  Exchange& exchange = *shared_exchange;
   // Bytes already buffered belong to this response.
   const uint64_t consumed_before = input_.consumed();
   // The answer begins with its first byte, or with the server's close: how
@@ -749,20 +762,35 @@ bool Connection::ReadOneResponse(Exchange& exchange) {
     // Nothing more to read for it (no body, or the common small one): the
     // caller is woken once, and the connection is judged now.
     response.body = std::make_unique<ReceivedBody>(*std::move(whole));
-    return EndExchange(exchange, keep_alive,
-                       [&] { exchange.events().Send(ReadOutcome{std::move(response)}); });
+    return *EndExchange(
+        exchange, keep_alive, [&] { exchange.events().Send(ReadOutcome{std::move(response)}); },
+        /*may_await_writer=*/true);
   }
   response.body = std::make_unique<ConnectionBody>(shared_from_this(), *framing,
-                                                   options_.max_response_header_bytes, exchange);
+                                                   options_.max_response_header_bytes,
+                                                   shared_exchange, keep_alive);
   exchange.events().Send(ReadOutcome{std::move(response)});
   // The caller reads the body; closing it early or a read error closes the
   // connection, which ends this wait.
-  if (!body_done_.Recv().has_value()) return false;
-  return EndExchange(exchange, keep_alive, [this] { exchange_ended_.Send(true); });
+  const std::optional<BodyEnd> end = body_done_.Recv();
+  if (!end.has_value()) return false;
+  if (end->decided) return end->kept;
+  return *EndExchange(
+      exchange, keep_alive, [this] { exchange_ended_.Send(true); },
+      /*may_await_writer=*/true);
 }
 
-void Connection::BodyDone() {
-  if (body_done_.Send(true)) exchange_ended_.Recv();
+void Connection::BodyDone(Exchange& exchange, bool keep_alive) {
+  // The caller's thread, which holds the stream now (the reader waits on
+  // body_done_), ends the exchange itself unless that means waiting for the
+  // writer's report: the reader then only resumes, one hand-off instead of
+  // a round trip.
+  if (const std::optional<bool> kept = EndExchange(
+          exchange, keep_alive, [] {}, /*may_await_writer=*/false)) {
+    body_done_.Send(BodyEnd{/*decided=*/true, *kept});
+    return;
+  }
+  if (body_done_.Send(BodyEnd{/*decided=*/false, /*kept=*/false})) exchange_ended_.Recv();
 }
 
 bool Connection::ClaimOrClose(Exchange& exchange) {
@@ -772,15 +800,11 @@ bool Connection::ClaimOrClose(Exchange& exchange) {
   return false;
 }
 
-bool Connection::EndExchange(Exchange& exchange, bool keep_alive,
-                             absl::FunctionRef<void()> release) {
-  {
-    absl::MutexLock lock(&mu_);
-    --expected_responses_;
-  }
-  // What arrives from here on is the next exchange's (or unsolicited).
-  input_seen_ = false;
+std::optional<bool> Connection::EndExchange(Exchange& exchange, bool keep_alive,
+                                            absl::FunctionRef<void()> release,
+                                            bool may_await_writer) {
   Verdict verdict = ReuseBlocker(keep_alive);
+  std::optional<WriteReport> report;
   if (verdict.ok()) {
     if (exchange.AnsweredEarly()) {
       // An early response, decided at once, without Go's timer: it counts
@@ -788,13 +812,24 @@ bool Connection::EndExchange(Exchange& exchange, bool keep_alive,
       verdict = {absl::AbortedError("the response came before the request was completely "
                                     "written; the connection's state is unknown"),
                  CloseCause::kEarlyResponse};
-    } else if (std::optional<WriteReport> report = write_err_ch_.TryRecv()) {
-      verdict = WriteVerdict(*report, exchange);
     } else {
-      // The write is complete, or it is a bodiless request's last write,
-      // whose whole head the server answered: only the report is missing.
-      return AwaitWriterInPool(exchange, release);
+      report = write_err_ch_.TryRecv();
+      // Before any change, so that the reader can end the exchange instead.
+      if (!report.has_value() && !may_await_writer) return std::nullopt;
     }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    --expected_responses_;
+  }
+  // What arrives from here on is the next exchange's (or unsolicited).
+  input_seen_ = false;
+  if (report.has_value()) {
+    verdict = WriteVerdict(*report, exchange);
+  } else if (verdict.ok()) {
+    // The write is complete, or it is a bodiless request's last write,
+    // whose whole head the server answered: only the report is missing.
+    return AwaitWriterInPool(exchange, release);
   }
   if (verdict.ok()) verdict = PutInPool();
   if (verdict.ok()) {

@@ -155,9 +155,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Returns how long the connection had been idle.
   absl::Duration MarkTaken(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Called on the caller's thread by a streamed body that reached its end.
-  // Returns once the reader has ended the exchange.
-  void BodyDone();
+  // Called on the caller's thread by the streamed body of `exchange` that
+  // reached its end (`keep_alive`: the response and request allow reuse).
+  // Returns once the exchange has ended: on this thread, or, if the reuse
+  // decision must wait for the writer's report, on the reader's.
+  void BodyDone(Exchange& exchange, bool keep_alive);
   wire::BufferedReader& body_input() { return input_; }
   // When reads of body_input() give up (infinite: never); set by the thread
   // that reads it, like body_input() itself.
@@ -218,7 +220,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Shuts the socket down and leaves the pool, after the signal fired (once).
   void FinishClose(CloseCause cause);
   // Reads `exchange`'s response and delivers it; returns whether to go on.
-  bool ReadOneResponse(Exchange& exchange);
+  bool ReadOneResponse(const std::shared_ptr<Exchange>& exchange);
   // Why no response head could be read; `response_started` if any byte of
   // the response had arrived.
   absl::Status DescribeHeadFailure(const absl::Status& read_error, bool response_started);
@@ -236,9 +238,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // caller go on (delivers the response, or returns from BodyDone). When
   // the decision is immediate, release runs after the connection is pooled,
   // so the caller's next request finds it; when it must wait for the
-  // writer's report, release runs first. Returns whether the connection
-  // stays open for another exchange.
-  bool EndExchange(Exchange& exchange, bool keep_alive, absl::FunctionRef<void()> release);
+  // writer's report, release runs first, unless !may_await_writer: then it
+  // returns nullopt at once, having changed nothing. Else returns whether
+  // the connection stays open for another exchange.
+  std::optional<bool> EndExchange(Exchange& exchange, bool keep_alive,
+                                  absl::FunctionRef<void()> release, bool may_await_writer);
   // EndExchange's wait for the writer's report: the connection is held in
   // the pool, undecided, while the caller goes on.
   bool AwaitWriterInPool(Exchange& exchange, absl::FunctionRef<void()> release);
@@ -291,7 +295,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Channel<std::shared_ptr<Exchange>> writech_;
   Channel<std::shared_ptr<Exchange>> reqch_;
   Channel<WriteReport> write_err_ch_;  // Go's writeErrCh.
-  Channel<bool> body_done_;            // The caller read a body to its end.
+  // How a streamed body ended, from the caller's thread to the reader.
+  struct BodyEnd {
+    bool decided;  // The caller ended the exchange; else the reader is to.
+    bool kept;     // If decided: whether the connection stays open.
+  };
+  Channel<BodyEnd> body_done_;         // The caller read a body to its end.
   Channel<bool> exchange_ended_;       // The reader ended the exchange.
 
   // Requests handed over whose write is not yet reported. The caller

@@ -48,7 +48,13 @@ absl::Status FakeConn::Write(absl::Span<const absl::string_view> pieces, size_t&
   }
   written = bytes.size();
   peer_(*this, bytes, write);
-  return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  return write_error_;
+}
+
+void FakeConn::FailWrites(absl::Status error) {
+  absl::MutexLock lock(&mu_);
+  write_error_ = std::move(error);
 }
 
 bool FakeConn::InputPending() {

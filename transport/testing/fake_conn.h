@@ -31,6 +31,10 @@ class FakeConn final : public NetConn {
   void Deliver(absl::string_view bytes) ABSL_LOCKS_EXCLUDED(mu_);
   // The peer closes its end: Reads return 0 once the bytes are read.
   void PeerClose() ABSL_LOCKS_EXCLUDED(mu_);
+  // From now on, every Write (one in progress too) returns `error` once
+  // its peer call returns, its bytes written (a connection reset behind
+  // bytes the socket took).
+  void FailWrites(absl::Status error) ABSL_LOCKS_EXCLUDED(mu_);
   // Everything written so far.
   std::string written() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -51,6 +55,7 @@ class FakeConn final : public NetConn {
   int writes_ ABSL_GUARDED_BY(mu_) = 0;
   bool peer_closed_ ABSL_GUARDED_BY(mu_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status write_error_ ABSL_GUARDED_BY(mu_);
 };
 
 // A NetConn over a FakeConn the test shares: the test can go on delivering
