@@ -78,6 +78,34 @@ TEST(ChannelTest, RecvWithTimeoutTimesOutWhenEmpty) {
   EXPECT_EQ(ch.RecvWithTimeout(absl::Hours(1)), 7);
 }
 
+// The spin ends with the item, the close or the timeout, never runs its
+// hour (the test would time out).
+TEST(ChannelTest, SpinEndsWithAnItem) {
+  CloseSignal closed;
+  Channel<int> ch(1, closed);
+  std::thread sender([&] { ASSERT_TRUE(ch.Send(5)); });
+  EXPECT_EQ(ch.SpinThenRecvWithTimeout(absl::Hours(1), absl::Hours(1)), 5);
+  sender.join();
+  ASSERT_TRUE(ch.Send(6));
+  EXPECT_EQ(ch.SpinThenRecvWithTimeout(absl::Hours(1), absl::Hours(1)), 6);
+}
+
+TEST(ChannelTest, SpinEndsWhenTheSignalFires) {
+  CloseSignal closed;
+  Channel<int> ch(1, closed);
+  std::thread closer([&] { closed.Fire(); });
+  EXPECT_EQ(ch.SpinThenRecvWithTimeout(absl::Hours(1), absl::Hours(1)), std::nullopt);
+  closer.join();
+}
+
+TEST(ChannelTest, SpinEndsWithTheTimeout) {
+  CloseSignal closed;
+  Channel<int> ch(1, closed);
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(ch.SpinThenRecvWithTimeout(absl::Hours(1), absl::Milliseconds(20)), std::nullopt);
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(20));
+}
+
 TEST(ChannelTest, FiringWakesEveryBlockedReceiverAndSender) {
   CloseSignal closed;
   Channel<int> empty(1, closed);

@@ -23,6 +23,26 @@ namespace h1 {
 namespace {
 
 constexpr size_t kWriteChunk = 64 * 1024;
+// The longest the caller spins for its response before it sleeps.
+constexpr absl::Duration kMaxResponseSpin = absl::Microseconds(100);
+
+// Counts the callers of the process waiting for a response while it is
+// held. A caller spins only while it is the only one: with others waiting,
+// the cores are wanted by the threads that serve them (their readers, the
+// server), and a spinning caller would starve them.
+class AwaitingResponse {
+ public:
+  AwaitingResponse() : alone_(count_.fetch_add(1, std::memory_order_relaxed) == 0) {}
+  ~AwaitingResponse() { count_.fetch_sub(1, std::memory_order_relaxed); }
+  AwaitingResponse(const AwaitingResponse&) = delete;
+  AwaitingResponse& operator=(const AwaitingResponse&) = delete;
+  bool alone() const { return alone_ && count_.load(std::memory_order_relaxed) == 1; }
+
+ private:
+  static std::atomic<int> count_;
+  const bool alone_;
+};
+std::atomic<int> AwaitingResponse::count_{0};
 
 absl::Status WithContext(absl::string_view context, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
@@ -372,10 +392,17 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
   // upload to a healthy server does not time out.
   absl::Time header_deadline = absl::InfiniteFuture();
   bool gave_up = false;  // Cancelled or past the deadline, but the response is on its way.
+  const absl::Time began = absl::Now();
+  AwaitingResponse awaiting;
+  absl::Duration spin = awaiting.alone()
+                            ? absl::Nanoseconds(response_spin_ns_.load(std::memory_order_relaxed))
+                            : absl::ZeroDuration();
   for (;;) {
     const absl::Time deadline =
         gave_up ? absl::InfiniteFuture() : std::min(header_deadline, exchange.deadline);
-    std::optional<ExchangeEvent> event = exchange.events().RecvWithTimeout(deadline - absl::Now());
+    std::optional<ExchangeEvent> event =
+        exchange.events().SpinThenRecvWithTimeout(spin, deadline - absl::Now());
+    spin = absl::ZeroDuration();  // Only the first wait: the response is usually its end.
     const bool interrupted = event.has_value() && std::holds_alternative<Interrupted>(*event);
     if (!gave_up && (interrupted || (!event.has_value() && absl::Now() >= exchange.deadline))) {
       if (std::optional<absl::Status> error =
@@ -416,12 +443,23 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
       continue;
     }
     ReadOutcome& read = std::get<ReadOutcome>(*event);
+    LearnResponseSpin(absl::Now() - began);
     if (!read.response.ok()) {
       return Failed(exchange, request, read.response.status(), read.closed_before_response,
                     retry_hint);
     }
     return std::move(read.response);
   }
+}
+
+void Connection::LearnResponseSpin(absl::Duration waited) {
+  // Spin next time for twice what this response took, if a spin that long
+  // is affordable: a response that comes within it saves the caller's wake
+  // from sleep, and one that takes longer ends the spinning until a
+  // response comes quickly again (it is the wait of many connections, or
+  // of a slow server, that spinning would waste a core on).
+  const absl::Duration spin = waited <= kMaxResponseSpin / 2 ? 2 * waited : absl::ZeroDuration();
+  response_spin_ns_.store(absl::ToInt64Nanoseconds(spin), std::memory_order_relaxed);
 }
 
 bool Connection::WriteOnCaller(Exchange& exchange) {

@@ -196,6 +196,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Reader, after an interim head: acts on a 100 Continue, and notes where
   // the request is when the next head begins.
   void InterimHeadRead(Exchange& exchange, const wire::ResponseHead& interim);
+  // Caller, once its response (or its failure) has come `waited` after the
+  // request was handed over: sets how long the next caller spins for it.
+  void LearnResponseSpin(absl::Duration waited);
   // Caller, for a request just handed over while the writer is idle: writes
   // a bodiless request's head if the socket takes it without blocking, and
   // reports it on writeErrCh as the writer would, saving the writer's wake.
@@ -309,6 +312,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // makes that checked rather than assumed, so that two threads never
   // write the socket at once.
   std::atomic<int> writes_in_progress_{0};
+  // How long a caller spins for its response before it sleeps (see
+  // LearnResponseSpin); one caller at a time, one after another.
+  std::atomic<int64_t> response_spin_ns_{0};
 
   // The reader saw input (bytes, EOF, an error) since the last exchange
   // ended: set by the reader, cleared when it ends an exchange, read by the
