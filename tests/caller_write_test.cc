@@ -3,6 +3,8 @@
 // it reports the write on writeErrCh as the writer would. What the socket
 // does not take, or all of it after an error, the writer writes; a request
 // whose connection's answer has already begun is not written there at all.
+#include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -169,6 +171,96 @@ TEST(CallerWriteTest, NoWriteOnTheCallersThreadOnceAnAnswerHasBegun) {
     server.OpenGate("time out");
     // On loopback, bytes a send has returned from are in the peer's socket.
     ASSERT_TRUE(timed_out.WaitForNotificationWithTimeout(kLeakWait));
+    absl::StatusOr<Response> next = transport.RoundTrip(Get(server.Url("/next")));
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_EQ(next->status, 200);
+    EXPECT_EQ(ReadBody(*next), "fresh");
+    EXPECT_EQ(next->conn.id, 2u);
+  }
+  ExpectNothingLeaked(dialer);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].target, "/next");
+  EXPECT_EQ(requests[1].connection, 2);
+}
+
+// Holds the caller's look into the socket (AnswerHasBegun's InputPending),
+// once armed, until the reader has taken the server's stray answer out of
+// the socket: a caller preempted between its two looks for an answer
+// begun, the flag input_seen_ and the socket. The stray answer is sent from
+// inside that look, so the flag was still clear when the caller read it.
+class CallerPreemptedBetweenItsLooks final : public ForwardingNetConn {
+ public:
+  struct Control {
+    std::thread::id caller;  // Set before the Transport starts.
+    std::atomic<bool> armed{false};
+    std::atomic<bool> held{false};
+    std::function<void()> send_stray;
+    absl::Notification taken;
+  };
+  CallerPreemptedBetweenItsLooks(std::unique_ptr<NetConn> inner, Control& control)
+      : ForwardingNetConn(std::move(inner)), control_(control) {}
+  absl::StatusOr<size_t> TryWrite(absl::Span<const absl::string_view> pieces) override {
+    return ForwardTryWrite(pieces);
+  }
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    absl::StatusOr<size_t> got = ForwardingNetConn::Read(buf, n);
+    if (control_.held.load() && got.ok() && *got > 0 && !control_.taken.HasBeenNotified()) {
+      control_.taken.Notify();
+    }
+    return got;
+  }
+  bool InputPending() override {
+    if (control_.armed.load() && std::this_thread::get_id() == control_.caller &&
+        !control_.held.exchange(true)) {
+      control_.send_stray();
+      EXPECT_TRUE(control_.taken.WaitForNotificationWithTimeout(kLeakWait));
+    }
+    return ForwardingNetConn::InputPending();
+  }
+
+ private:
+  Control& control_;
+};
+
+// The server answers nothing (a 408 on an idle connection, not closed yet)
+// just as the caller, about to write a GET itself, looks for an answer
+// begun: after it has found input_seen_ clear, before it polls the socket.
+// The reader wakes, notes the input and takes the bytes, then waits for the
+// exchange, which the caller holds while it writes. The answer began before
+// a byte of the request was written: it answers nothing, and the GET must
+// go, whole, to a new connection; it must never be written here, nor the
+// 408 be taken as its answer.
+TEST(CallerWriteTest, AnAnswerTakenByTheReaderBetweenTheCallersLooksAnswersNothing) {
+  TestServer server([&](PeerConn& conn) {
+    if (conn.index() == 1) {
+      if (!conn.ReadRequest().ok()) return;
+      ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
+      if (!conn.AwaitGate("stray")) return;
+      ASSERT_TRUE(
+          conn.Write(
+                  "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+              .ok());
+      // Logs a request written after the 408; none is, if it was withdrawn.
+      (void)conn.ReadRequestHead();
+      return;
+    }
+    AnswerEvery(OkResponse("fresh"))(conn);
+  });
+  CallerPreemptedBetweenItsLooks::Control control;
+  control.caller = std::this_thread::get_id();
+  control.send_stray = [&server] { server.OpenGate("stray"); };
+  RecordingDialer dialer;
+  {
+    TransportOptions options = TestOptions(dialer);
+    options.dial = dialer.Dial([&control](int index, std::unique_ptr<NetConn> conn) {
+      if (index != 1) return conn;
+      return std::unique_ptr<NetConn>(
+          std::make_unique<CallerPreemptedBetweenItsLooks>(std::move(conn), control));
+    });
+    Transport transport(options);
+    EXPECT_EQ(Fetch(transport, server.Url("/first")).body, "first");
+    control.armed = true;
     absl::StatusOr<Response> next = transport.RoundTrip(Get(server.Url("/next")));
     ASSERT_TRUE(next.ok()) << next.status();
     EXPECT_EQ(next->status, 200);

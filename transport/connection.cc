@@ -551,7 +551,11 @@ void Connection::InterimHeadRead(Exchange& exchange, const wire::ResponseHead& i
 }
 
 bool Connection::AnswerHasBegun() {
-  return input_seen_.load() || socket_->InputPending();
+  // The socket first: the reader notes input_seen_ before it takes bytes
+  // out of the socket, so bytes gone from the socket by the time it is
+  // looked at have been noted by then. Looked at the other way round, both
+  // looks could miss an answer the reader takes in between.
+  return socket_->InputPending() || input_seen_.load();
 }
 
 absl::Status Connection::WriteRequest(Exchange& exchange, std::unique_ptr<BodySource> body,
