@@ -225,7 +225,7 @@ Connection::Connection(uint64_t id, std::string pool_key, std::unique_ptr<NetCon
       stats_(std::move(stats)),
       on_closed_(std::move(on_closed)),
       socket_(std::move(socket)),
-      input_(&socket_input_),
+      input_(&socket_input_, std::max<size_t>(options_.read_buffer_size, 1)),
       writech_(1, closed_),
       reqch_(1, closed_),
       write_err_ch_(1, closed_),

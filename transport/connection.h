@@ -99,6 +99,10 @@ struct ConnectionOptions {
   // How long a request with "Expect: 100-continue" waits for 100 Continue
   // before it sends its body anyway. Zero: the body follows at once.
   absl::Duration expect_continue_timeout = absl::Seconds(1);
+  // The connection's read buffer. Response heads are read through it; a
+  // body read of at least this many bytes goes straight to the caller's
+  // buffer once the buffered bytes are taken.
+  size_t read_buffer_size = 4 << 10;
   TestHook test_hook;
 };
 

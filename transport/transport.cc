@@ -114,7 +114,7 @@ Transport::Transport(TransportOptions options)
                             NoLimitIfZero(options_.response_header_timeout),
                             NoLimitIfZero(options_.idle_conn_timeout),
                             options_.max_response_header_bytes, options_.expect_continue_timeout,
-                            options_.test_hook}})) {}
+                            options_.read_buffer_size, options_.test_hook}})) {}
 
 // Connections still serving responses hold the pool too: it must refuse
 // them once the Transport is gone, or they would outlive it there.

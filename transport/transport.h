@@ -62,6 +62,11 @@ struct TransportOptions {
   absl::Duration expect_continue_timeout = absl::Seconds(1);
   // Limit on a response head and its interim 1xx heads together.
   size_t max_response_header_bytes = 1 << 20;
+  // Each connection's read buffer (Go's ReadBufferSize, 4 KiB as there).
+  // A response whose body arrives with its head in one buffer is handed
+  // over whole; larger bodies are read from the socket straight into the
+  // caller's buffer by reads at least this large.
+  size_t read_buffer_size = 4 << 10;
   // Opens connections, on a dial thread; tests wrap DialTcp to record dials
   // and closes.
   DialFunction dial = DialTcp;
