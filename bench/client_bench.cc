@@ -12,6 +12,7 @@
 //   bazel run -c opt //bench:client_bench [-- --rounds=N --scale=F --only=SUBSTRING
 //                                             --clients=SUBSTRING]
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -27,13 +28,13 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/barrier.h"
-#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "bench/bench_client.h"
 #include "bench/stats.h"
 #include "testserver/canned.h"
 #include "testserver/test_server.h"
+#include "transport/thread_registry.h"
 #include "transport/transport.h"
 
 namespace h1::bench {
@@ -162,54 +163,36 @@ std::pair<int64_t, int> RssAndThreads() {
   return {rss, threads};
 }
 
-// A one-byte request body whose Read waits until `all_reading` has seen
-// every request of the footprint at its body: each holds its connection
-// until they all do.
-class GatheringBody final : public BodySource {
- public:
-  GatheringBody(absl::BlockingCounter* reading, const absl::Notification* all_reading)
-      : reading_(reading), all_reading_(all_reading) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    if (sent_ || n == 0) return 0;
-    reading_->DecrementCount();
-    all_reading_->WaitForNotification();
-    buf[0] = 'g';
-    sent_ = true;
-    return 1;
-  }
-
- private:
-  absl::BlockingCounter* reading_;
-  const absl::Notification* all_reading_;
-  bool sent_ = false;
-};
-
-// Opens 64 connections at once (each request's body waits until all 64 are
-// being written), then reports memory and threads with them idle.
+// Opens 64 connections at once (each dial waits until all 64 are dialling,
+// so no request can take another's connection first), then reports memory
+// and threads with them idle.
 void ReportIdleFootprint(const Target& target) {
   constexpr int kConnections = 64;
   const auto [rss_before, threads_before] = RssAndThreads();
+  std::atomic<int> dialling{0};
+  absl::Notification all_dialling;
   TransportOptions options;
   options.max_idle_conns_per_host = kConnections;
+  options.dial = [&](const std::string& host, uint16_t port, const DialContext& context) {
+    if (++dialling == kConnections) all_dialling.Notify();
+    all_dialling.WaitForNotification();
+    return DialTcp(host, port, context);
+  };
   Transport transport(options);
-  const std::string url = absl::StrCat("http://", target.host, ":", target.port, "/upload");
-  absl::BlockingCounter reading(kConnections);
-  absl::Notification all_reading;
+  const std::string url = absl::StrCat("http://", target.host, ":", target.port, "/small");
   std::vector<std::thread> threads;
   for (int i = 0; i < kConnections; ++i) {
     threads.emplace_back([&] {
-      Request post;
-      post.method = "POST";
-      post.url = url;
-      post.content_length = 1;
-      post.body = std::make_unique<GatheringBody>(&reading, &all_reading);
-      absl::StatusOr<Response> response = transport.RoundTrip(std::move(post));
+      absl::StatusOr<Response> response = transport.RoundTrip(Get(url));
       if (response.ok()) response->body->ReadAll().IgnoreError();
     });
   }
-  reading.Wait();
-  all_reading.Notify();
   for (auto& t : threads) t.join();
+  // A dial whose request another connection served pools its connection
+  // as its thread ends.
+  if (!ThreadRegistry::Global().WaitForNoneNamed("h1-dial-", absl::Seconds(10))) {
+    std::fprintf(stderr, "client_bench: dial threads still running\n");
+  }
   const auto [rss_after, threads_after] = RssAndThreads();
   std::printf("h1 with %d idle connections: %d pooled, RSS +%lld KiB (%.1f KiB per connection), "
               "threads %d -> %d\n\n",
