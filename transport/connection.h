@@ -33,7 +33,14 @@
 // the connection released at once. A longer body is read on the caller's
 // thread while the reader waits; it ends, and the connection goes back, with
 // the read that delivers its last bytes, or when it is closed with its rest
-// already received. Closing it earlier closes the connection.
+// already received. Closing it earlier closes the connection. The caller's
+// thread makes that decision itself, by the same rule, unless the writer
+// has yet to report: then the reader does, as for a whole response.
+//
+// The writer is only woken for what cannot be written at once: a bodiless
+// request whose head the socket takes without blocking is written on the
+// caller's thread while the writer is idle, and reported on writeErrCh as
+// the writer reports it.
 //
 // "Expect: 100-continue": the writer sends the head alone and waits on its
 // exchange for the reader's word (100: send the body; a final answer
