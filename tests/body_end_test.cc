@@ -123,5 +123,82 @@ TEST(BodyEndTest, WithoutTheWritersReportTheDecisionWaitsForIt) {
   }
 }
 
+// Found by review: at the end of a streamed body the caller pools the
+// connection first and only then tells the reader, parked on body_done,
+// that the exchange ended. A request that takes the connection in between
+// (here, while the caller is held at kPooledBeforeDelivery, which now runs
+// on the caller's thread) has its whole response arrive and then its write
+// fail, which closes the connection. That response must win over the
+// write error (as in EarlyResponseTest.ResponseWinsOverAWriteError), but
+// the close makes the caller's body_done send fail, and the reader, woken
+// by the close instead, exits without reading it: the request fails with
+// "connection closed before the response".
+TEST(BodyEndTest, ANextRequestsResponseWinsOverItsWriteErrorWhileTheReaderIsParked) {
+  absl::Notification first_reported;
+  absl::Notification second_reported;
+  FakeConn* first = nullptr;
+  int dials = 0;
+  Transport* transport_for_next = nullptr;
+  std::thread next;
+  absl::StatusOr<std::string> next_body = absl::UnknownError("not fetched");
+  ConnInfo next_conn;
+  HookTable hooks;
+  hooks.On(HookPoint::kWriterReported, 1, 1, [&] { first_reported.Notify(); });
+  hooks.On(HookPoint::kWriterReported, 1, 2, [&] { second_reported.Notify(); });
+  hooks.On(HookPoint::kPooledBeforeDelivery, 1, 1, [&] {
+    // Connection 1 is in the pool; the reader has not been told. The next
+    // request takes it, is answered in full, and its write then fails.
+    next = std::thread([&] {
+      absl::StatusOr<Response> response =
+          transport_for_next->RoundTrip(Get("http://peer.test/next"));
+      if (!response.ok()) {
+        next_body = response.status();
+        return;
+      }
+      next_conn = response->conn;
+      next_body = response->body->ReadAll();
+    });
+    EXPECT_TRUE(second_reported.WaitForNotificationWithTimeout(kLeakWait));
+  });
+  {
+    TransportOptions options;
+    options.reuse_grace_period = absl::Hours(1);
+    options.test_hook = hooks.Hook();
+    options.dial = [&](const std::string&, uint16_t,
+                       const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+      if (++dials > 1) {
+        return std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int) {
+          peer.Deliver(testserver::OkResponse("fresh"));
+        });
+      }
+      auto conn = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
+        if (write == 1) {
+          peer.Deliver("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+        } else {
+          // The whole answer arrives, then the peer resets the write.
+          peer.FailWrites(absl::UnavailableError("write: Connection reset by peer"));
+          peer.Deliver(testserver::OkResponse("second"));
+        }
+      });
+      first = conn.get();
+      return conn;
+    };
+    Transport transport(options);
+    transport_for_next = &transport;
+    absl::StatusOr<Response> response = transport.RoundTrip(Get("http://peer.test/"));
+    ASSERT_TRUE(response.ok()) << response.status();
+    // The report is on writeErrCh: the caller decides at the body's end.
+    ASSERT_TRUE(first_reported.WaitForNotificationWithTimeout(kLeakWait));
+    first->Deliver("world");
+    EXPECT_EQ(ReadBody(*response), "helloworld");
+    ASSERT_TRUE(next.joinable());
+    next.join();
+    ASSERT_TRUE(next_body.ok()) << next_body.status();
+    EXPECT_EQ(*next_body, "second");
+    EXPECT_EQ(next_conn.id, 1u);
+  }
+  ExpectLiveThreadsAtMost(0);
+}
+
 }  // namespace
 }  // namespace h1

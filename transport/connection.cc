@@ -806,7 +806,7 @@ bool Connection::ReadOneResponse(const std::shared_ptr<Exchange>& shared_exchang
     response.body = std::make_unique<ReceivedBody>(*std::move(whole));
     return *EndExchange(
         exchange, keep_alive, [&] { exchange.events().Send(ReadOutcome{std::move(response)}); },
-        /*may_await_writer=*/true);
+        /*on_callers_thread=*/false);
   }
   response.body = std::make_unique<ConnectionBody>(shared_from_this(), *framing,
                                                    options_.max_response_header_bytes,
@@ -816,10 +816,10 @@ bool Connection::ReadOneResponse(const std::shared_ptr<Exchange>& shared_exchang
   // connection, which ends this wait.
   const std::optional<BodyEnd> end = body_done_.Recv();
   if (!end.has_value()) return false;
-  if (end->decided) return end->kept;
+  if (end->ended_by_caller) return !IsClosed();
   return *EndExchange(
       exchange, keep_alive, [this] { exchange_ended_.Send(true); },
-      /*may_await_writer=*/true);
+      /*on_callers_thread=*/false);
 }
 
 void Connection::BodyDone(Exchange& exchange, bool keep_alive) {
@@ -827,12 +827,11 @@ void Connection::BodyDone(Exchange& exchange, bool keep_alive) {
   // body_done_), ends the exchange itself unless that means waiting for the
   // writer's report: the reader then only resumes, one hand-off instead of
   // a round trip.
-  if (const std::optional<bool> kept = EndExchange(
-          exchange, keep_alive, [] {}, /*may_await_writer=*/false)) {
-    body_done_.Send(BodyEnd{/*decided=*/true, *kept});
+  if (EndExchange(
+          exchange, keep_alive, [] {}, /*on_callers_thread=*/true)
+          .has_value())
     return;
-  }
-  if (body_done_.Send(BodyEnd{/*decided=*/false, /*kept=*/false})) exchange_ended_.Recv();
+  if (body_done_.Send(BodyEnd{/*ended_by_caller=*/false})) exchange_ended_.Recv();
 }
 
 bool Connection::ClaimOrClose(Exchange& exchange) {
@@ -844,7 +843,7 @@ bool Connection::ClaimOrClose(Exchange& exchange) {
 
 std::optional<bool> Connection::EndExchange(Exchange& exchange, bool keep_alive,
                                             absl::FunctionRef<void()> release,
-                                            bool may_await_writer) {
+                                            bool on_callers_thread) {
   Verdict verdict = ReuseBlocker(keep_alive);
   std::optional<WriteReport> report;
   if (verdict.ok()) {
@@ -857,7 +856,7 @@ std::optional<bool> Connection::EndExchange(Exchange& exchange, bool keep_alive,
     } else {
       report = write_err_ch_.TryRecv();
       // Before any change, so that the reader can end the exchange instead.
-      if (!report.has_value() && !may_await_writer) return std::nullopt;
+      if (!report.has_value() && on_callers_thread) return std::nullopt;
     }
   }
   {
@@ -866,6 +865,11 @@ std::optional<bool> Connection::EndExchange(Exchange& exchange, bool keep_alive,
   }
   // What arrives from here on is the next exchange's (or unsolicited).
   input_seen_ = false;
+  // The exchange is over: the stream goes back to the reader before the
+  // connection can be taken, so that it reads the next request's response
+  // (which wins over that request's write error) even if a close comes
+  // before this thread is done here.
+  if (on_callers_thread) body_done_.Send(BodyEnd{/*ended_by_caller=*/true});
   if (report.has_value()) {
     verdict = WriteVerdict(*report, exchange);
   } else if (verdict.ok()) {

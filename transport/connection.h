@@ -252,11 +252,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // caller go on (delivers the response, or returns from BodyDone). When
   // the decision is immediate, release runs after the connection is pooled,
   // so the caller's next request finds it; when it must wait for the
-  // writer's report, release runs first, unless !may_await_writer: then it
-  // returns nullopt at once, having changed nothing. Else returns whether
-  // the connection stays open for another exchange.
+  // writer's report, release runs first. Returns whether the connection
+  // stays open for another exchange. On the caller's thread, at the end of
+  // a body it read (the reader parked on body_done_), it returns nullopt at
+  // once, having changed nothing, if the decision must wait for the writer;
+  // else it hands the stream back to the reader as soon as the exchange is
+  // over, before the connection can be taken.
   std::optional<bool> EndExchange(Exchange& exchange, bool keep_alive,
-                                  absl::FunctionRef<void()> release, bool may_await_writer);
+                                  absl::FunctionRef<void()> release, bool on_callers_thread);
   // EndExchange's wait for the writer's report: the connection is held in
   // the pool, undecided, while the caller goes on.
   bool AwaitWriterInPool(Exchange& exchange, absl::FunctionRef<void()> release);
@@ -311,8 +314,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Channel<WriteReport> write_err_ch_;  // Go's writeErrCh.
   // How a streamed body ended, from the caller's thread to the reader.
   struct BodyEnd {
-    bool decided;  // The caller ended the exchange; else the reader is to.
-    bool kept;     // If decided: whether the connection stays open.
+    bool ended_by_caller;  // Else the reader is to end the exchange.
   };
   Channel<BodyEnd> body_done_;         // The caller read a body to its end.
   Channel<bool> exchange_ended_;       // The reader ended the exchange.

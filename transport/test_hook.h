@@ -43,7 +43,9 @@ enum class HookPoint {
   // write; the reuse decision now waits for the writer's report.
   kReuseAwaitsWriter,
   // Reader: the connection went back to the idle pool after request `seq`'s
-  // response, which is not yet delivered to its caller.
+  // response, which is not yet delivered to its caller. Or the caller, at
+  // the end of a body it read: the connection is back in the pool, and the
+  // last read of the body has not returned.
   kPooledBeforeDelivery,
   // Reader: request `seq`'s exchange is over and the connection kept; the
   // reader is about to watch the socket for the next response (Go's
