@@ -453,12 +453,15 @@ absl::StatusOr<Response> Connection::AwaitResponse(Exchange& exchange, Request& 
 }
 
 void Connection::LearnResponseSpin(absl::Duration waited) {
-  // Spin next time for twice what this response took, if a spin that long
-  // is affordable: a response that comes within it saves the caller's wake
-  // from sleep, and one that takes longer ends the spinning until a
-  // response comes quickly again (it is the wait of many connections, or
-  // of a slow server, that spinning would waste a core on).
-  const absl::Duration spin = waited <= kMaxResponseSpin / 2 ? 2 * waited : absl::ZeroDuration();
+  // Spin next time for twice what this response took, up to the longest
+  // spin, if it took no longer than that: a response that comes within the
+  // spin saves the caller's wake from sleep, and one that takes longer ends
+  // the spinning until a response comes quickly again (it is the wait of a
+  // slow server, that spinning would waste a core on). A wait just over
+  // half the longest spin still spins, so that a response slowed by one
+  // wake from sleep does not end the spinning for good.
+  const absl::Duration spin =
+      waited <= kMaxResponseSpin ? std::min(2 * waited, kMaxResponseSpin) : absl::ZeroDuration();
   response_spin_ns_.store(absl::ToInt64Nanoseconds(spin), std::memory_order_relaxed);
 }
 
