@@ -63,12 +63,6 @@ class ForwardingNetConn : public NetConn {
   absl::Status Write(absl::Span<const absl::string_view> pieces, size_t& written) override {
     return inner_->Write(pieces, written);
   }
-  // Takes nothing (NetConn's default), so that a subclass that overrides
-  // Write sees every byte written. A subclass that leaves writes alone
-  // overrides it with ForwardTryWrite, keeping the inner socket's.
-  absl::StatusOr<size_t> TryWrite(absl::Span<const absl::string_view> pieces) override {
-    return NetConn::TryWrite(pieces);
-  }
   bool InputPending() override { return inner_->InputPending(); }
   absl::Status AwaitInput(absl::Duration timeout) override {
     return inner_->AwaitInput(timeout);
@@ -76,6 +70,9 @@ class ForwardingNetConn : public NetConn {
   void Shutdown() override { inner_->Shutdown(); }
 
  protected:
+  // TryWrite is not forwarded: NetConn's takes nothing, so that a subclass
+  // that overrides Write sees every byte written. A subclass that leaves
+  // writes alone overrides TryWrite with this, keeping the inner socket's.
   absl::StatusOr<size_t> ForwardTryWrite(absl::Span<const absl::string_view> pieces) {
     return inner_->TryWrite(pieces);
   }
