@@ -830,10 +830,9 @@ void Connection::BodyDone(Exchange& exchange, bool keep_alive) {
   // body_done_), ends the exchange itself unless that means waiting for the
   // writer's report: the reader then only resumes, one hand-off instead of
   // a round trip.
-  if (EndExchange(
-          exchange, keep_alive, [] {}, /*on_callers_thread=*/true)
-          .has_value())
-    return;
+  const std::optional<bool> ended_here =
+      EndExchange(exchange, keep_alive, /*release=*/[] {}, /*on_callers_thread=*/true);
+  if (ended_here.has_value()) return;
   if (body_done_.Send(BodyEnd{/*ended_by_caller=*/false})) exchange_ended_.Recv();
 }
 
