@@ -132,7 +132,8 @@ TEST(BodyEndTest, WithoutTheWritersReportTheDecisionWaitsForIt) {
 // write error (as in EarlyResponseTest.ResponseWinsOverAWriteError), but
 // the close makes the caller's body_done send fail, and the reader, woken
 // by the close instead, exits without reading it: the request fails with
-// "connection closed before the response".
+// "connection closed before the response". And the reader must go on when
+// it takes the caller's word only after that close.
 TEST(BodyEndTest, ANextRequestsResponseWinsOverItsWriteErrorWhileTheReaderIsParked) {
   absl::Notification first_reported;
   absl::Notification second_reported;
@@ -145,6 +146,10 @@ TEST(BodyEndTest, ANextRequestsResponseWinsOverItsWriteErrorWhileTheReaderIsPark
   HookTable hooks;
   hooks.On(HookPoint::kWriterReported, 1, 1, [&] { first_reported.Notify(); });
   hooks.On(HookPoint::kWriterReported, 1, 2, [&] { second_reported.Notify(); });
+  // The reader takes the caller's word only once the next request's write
+  // has failed and closed the connection: it must still read the response.
+  hooks.On(HookPoint::kReaderResumesAfterBody, 1, 1,
+           [&] { EXPECT_TRUE(second_reported.WaitForNotificationWithTimeout(kLeakWait)); });
   hooks.On(HookPoint::kPooledBeforeDelivery, 1, 1, [&] {
     // Connection 1 is in the pool; the reader has not been told. The next
     // request takes it, is answered in full, and its write then fails.

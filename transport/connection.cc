@@ -819,7 +819,13 @@ bool Connection::ReadOneResponse(const std::shared_ptr<Exchange>& shared_exchang
   // connection, which ends this wait.
   const std::optional<BodyEnd> end = body_done_.Recv();
   if (!end.has_value()) return false;
-  if (end->ended_by_caller) return !IsClosed();
+  // Ended by the caller: go on, even if the connection has closed since. A
+  // request may have taken it and had its response arrive before its write
+  // failed and closed it: that response is still read, and wins.
+  if (end->ended_by_caller) {
+    Hook(HookPoint::kReaderResumesAfterBody, exchange.seq);
+    return true;
+  }
   return *EndExchange(
       exchange, keep_alive, [this] { exchange_ended_.Send(true); },
       /*on_callers_thread=*/false);

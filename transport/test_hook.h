@@ -47,6 +47,9 @@ enum class HookPoint {
   // the end of a body it read: the connection is back in the pool, and the
   // last read of the body has not returned.
   kPooledBeforeDelivery,
+  // Reader: the caller ended request `seq`'s exchange at the end of a body
+  // it read, and handed the stream back; the reader is about to go on.
+  kReaderResumesAfterBody,
   // Reader: request `seq`'s exchange is over and the connection kept; the
   // reader is about to watch the socket for the next response (Go's
   // testHookReadLoopBeforeNextRead).
