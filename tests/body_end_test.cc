@@ -24,6 +24,7 @@ using ::h1::testing::ExpectNothingLeaked;
 using ::h1::testing::FakeConn;
 using ::h1::testing::Fetch;
 using ::h1::testing::Fetched;
+using ::h1::testing::FirstThenFresh;
 using ::h1::testing::HookTable;
 using ::h1::testing::kLeakWait;
 using ::h1::testing::ReadBody;
@@ -89,13 +90,7 @@ TEST(BodyEndTest, WithoutTheWritersReportTheDecisionWaitsForIt) {
       TransportOptions options;
       options.reuse_grace_period = absl::Hours(1);
       options.test_hook = hooks.Hook();
-      options.dial = [&](const std::string&, uint16_t,
-                         const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
-        if (++dials > 1) {
-          return std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int) {
-            peer.Deliver(testserver::OkResponse("fresh"));
-          });
-        }
+      options.dial = FirstThenFresh(dials, [&]() -> std::unique_ptr<NetConn> {
         auto conn = std::make_unique<FakeConn>([&](FakeConn& peer, absl::string_view, int write) {
           if (write == 1) {
             if (write_fails) peer.FailWrites(absl::UnavailableError("write: Broken pipe"));
@@ -107,7 +102,7 @@ TEST(BodyEndTest, WithoutTheWritersReportTheDecisionWaitsForIt) {
         });
         first = conn.get();
         return conn;
-      };
+      });
       Transport transport(options);
       absl::StatusOr<Response> response = transport.RoundTrip(Get("http://peer.test/"));
       ASSERT_TRUE(response.ok()) << response.status();
@@ -169,13 +164,7 @@ TEST(BodyEndTest, ANextRequestsResponseWinsOverItsWriteErrorWhileTheReaderIsPark
     TransportOptions options;
     options.reuse_grace_period = absl::Hours(1);
     options.test_hook = hooks.Hook();
-    options.dial = [&](const std::string&, uint16_t,
-                       const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
-      if (++dials > 1) {
-        return std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int) {
-          peer.Deliver(testserver::OkResponse("fresh"));
-        });
-      }
+    options.dial = FirstThenFresh(dials, [&]() -> std::unique_ptr<NetConn> {
       auto conn = std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int write) {
         if (write == 1) {
           peer.Deliver("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
@@ -187,7 +176,7 @@ TEST(BodyEndTest, ANextRequestsResponseWinsOverItsWriteErrorWhileTheReaderIsPark
       });
       first = conn.get();
       return conn;
-    };
+    });
     Transport transport(options);
     transport_for_next = &transport;
     absl::StatusOr<Response> response = transport.RoundTrip(Get("http://peer.test/"));

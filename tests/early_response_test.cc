@@ -26,6 +26,7 @@ using ::h1::testing::ExpectNothingLeaked;
 using ::h1::testing::FakeConn;
 using ::h1::testing::Fetch;
 using ::h1::testing::Fetched;
+using ::h1::testing::FirstThenFresh;
 using ::h1::testing::HeldBackBody;
 using ::h1::testing::HookTable;
 using ::h1::testing::kLeakWait;
@@ -48,18 +49,6 @@ void ExpectEarlyAnswerThenFreshConnection(Transport& transport, Request request)
   const Fetched next = Fetch(transport, "http://peer.test/next");
   EXPECT_EQ(next.body, "fresh");
   EXPECT_EQ(next.conn.id, 2u);
-}
-
-// A Dial hook whose first connection is `first()`; every later one is a
-// FakeConn answering "fresh" to each request. `dials` counts the dials.
-DialFunction FirstThenFresh(int& dials, std::function<std::unique_ptr<NetConn>()> first) {
-  return [&dials, first = std::move(first)](
-             const std::string&, uint16_t,
-             const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
-    if (++dials == 1) return first();
-    return std::make_unique<FakeConn>(
-        [](FakeConn& peer, absl::string_view, int) { peer.Deliver(OkResponse("fresh")); });
-  };
 }
 
 constexpr uint64_t kUploadSize = 256 * 1024;

@@ -5,6 +5,8 @@
 #include <cstring>
 
 #include "absl/strings/str_join.h"
+#include "testserver/canned.h"
+#include "transport/testing/fake_conn.h"
 #include "transport/thread_registry.h"
 
 namespace h1::testing {
@@ -13,6 +15,17 @@ TransportOptions TestOptions(RecordingDialer& dialer) {
   TransportOptions options;
   options.dial = dialer.Dial();
   return options;
+}
+
+DialFunction FirstThenFresh(int& dials, std::function<std::unique_ptr<NetConn>()> first) {
+  return [&dials, first = std::move(first)](
+             const std::string&, uint16_t,
+             const DialContext&) -> absl::StatusOr<std::unique_ptr<NetConn>> {
+    if (++dials == 1) return first();
+    return std::make_unique<FakeConn>([](FakeConn& peer, absl::string_view, int) {
+      peer.Deliver(testserver::OkResponse("fresh"));
+    });
+  };
 }
 
 std::unique_ptr<NetConn> WriterThreadWritesAll(int, std::unique_ptr<NetConn> conn) {

@@ -30,6 +30,9 @@ inline constexpr absl::Duration kLeakWait = absl::Seconds(10);
 
 // Transport options with `dialer` as the Dial hook.
 TransportOptions TestOptions(RecordingDialer& dialer);
+// A Dial hook whose first connection is `first()`; every later one is a
+// FakeConn answering "fresh" to each request. `dials` counts the dials.
+DialFunction FirstThenFresh(int& dials, std::function<std::unique_ptr<NetConn>()> first);
 // A RecordingDialer wrap that hides the socket's TryWrite: the connection's
 // writer thread writes every request, so a test can park it there.
 std::unique_ptr<NetConn> WriterThreadWritesAll(int index, std::unique_ptr<NetConn> conn);
