@@ -25,6 +25,7 @@ using ::h1::testing::ExpectNothingLeaked;
 using ::h1::testing::Fetch;
 using ::h1::testing::Fetched;
 using ::h1::testing::HookTable;
+using ::h1::testing::k408;
 using ::h1::testing::kLeakWait;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
@@ -139,24 +140,48 @@ TEST(CallerWriteTest, WhatTheSocketDoesNotTakeTheWriterWrites) {
   }
 }
 
+// Connection 1 answers its first request with "first"; once `gate` opens,
+// it times the idle connection out with a 408, notifies `timed_out`, and
+// logs any request still written to it (none is, if the next one was
+// withdrawn). Every other connection answers "fresh".
+TestServer::Script FirstThen408AtGate(std::string gate, absl::Notification* timed_out) {
+  return [gate = std::move(gate), timed_out](PeerConn& conn) {
+    if (conn.index() == 1) {
+      if (!conn.ReadRequest().ok()) return;
+      ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
+      ASSERT_TRUE(conn.AwaitGate(gate));
+      ASSERT_TRUE(conn.Write(k408).ok());
+      timed_out->Notify();
+      (void)conn.ReadRequestHead();
+      return;
+    }
+    AnswerEvery(OkResponse("fresh"))(conn);
+  };
+}
+
+// The request after the 408 was answered "fresh" on connection 2.
+void ExpectFreshOnConnectionTwo(absl::StatusOr<Response>& next) {
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(ReadBody(*next), "fresh");
+  EXPECT_EQ(next->conn.id, 2u);
+}
+
+// The server saw /next on connection 2 only.
+void ExpectNextOnlyOnConnectionTwo(const TestServer& server) {
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].target, "/next");
+  EXPECT_EQ(requests[1].connection, 2);
+}
+
 // The server times the idle connection out (a 408, then its close) just
 // before the caller hands it a GET; the reader is held back, so the bytes
 // wait in the socket. The caller must not write the GET there: the 408
 // would be taken as its answer. It goes, whole, to a new connection.
 TEST(CallerWriteTest, NoWriteOnTheCallersThreadOnceAnAnswerHasBegun) {
   absl::Notification timed_out;
-  TestServer server([&](PeerConn& conn) {
-    if (conn.index() == 1) {
-      if (!conn.ReadRequest().ok()) return;
-      ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
-      ASSERT_TRUE(conn.AwaitGate("time out"));
-      conn.Write("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-          .IgnoreError();
-      timed_out.Notify();
-      return;
-    }
-    AnswerEvery(OkResponse("fresh"))(conn);
-  });
+  TestServer server(FirstThen408AtGate("time out", &timed_out));
   absl::Notification next_handed_over;
   HookTable hooks;
   hooks.On(HookPoint::kReaderBeforeNextRead, 1, 1,
@@ -172,16 +197,10 @@ TEST(CallerWriteTest, NoWriteOnTheCallersThreadOnceAnAnswerHasBegun) {
     // On loopback, bytes a send has returned from are in the peer's socket.
     ASSERT_TRUE(timed_out.WaitForNotificationWithTimeout(kLeakWait));
     absl::StatusOr<Response> next = transport.RoundTrip(Get(server.Url("/next")));
-    ASSERT_TRUE(next.ok()) << next.status();
-    EXPECT_EQ(next->status, 200);
-    EXPECT_EQ(ReadBody(*next), "fresh");
-    EXPECT_EQ(next->conn.id, 2u);
+    ExpectFreshOnConnectionTwo(next);
   }
   ExpectNothingLeaked(dialer);
-  const auto requests = server.requests();
-  ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[1].target, "/next");
-  EXPECT_EQ(requests[1].connection, 2);
+  ExpectNextOnlyOnConnectionTwo(server);
 }
 
 // Holds the caller's look into the socket (AnswerHasBegun's InputPending),
@@ -232,21 +251,8 @@ class CallerPreemptedBetweenItsLooks final : public ForwardingNetConn {
 // go, whole, to a new connection; it must never be written here, nor the
 // 408 be taken as its answer.
 TEST(CallerWriteTest, AnAnswerTakenByTheReaderBetweenTheCallersLooksAnswersNothing) {
-  TestServer server([&](PeerConn& conn) {
-    if (conn.index() == 1) {
-      if (!conn.ReadRequest().ok()) return;
-      ASSERT_TRUE(conn.Write(OkResponse("first")).ok());
-      if (!conn.AwaitGate("stray")) return;
-      ASSERT_TRUE(
-          conn.Write(
-                  "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-              .ok());
-      // Logs a request written after the 408; none is, if it was withdrawn.
-      (void)conn.ReadRequestHead();
-      return;
-    }
-    AnswerEvery(OkResponse("fresh"))(conn);
-  });
+  absl::Notification sent;
+  TestServer server(FirstThen408AtGate("stray", &sent));
   CallerPreemptedBetweenItsLooks::Control control;
   control.caller = std::this_thread::get_id();
   control.send_stray = [&server] { server.OpenGate("stray"); };
@@ -262,16 +268,10 @@ TEST(CallerWriteTest, AnAnswerTakenByTheReaderBetweenTheCallersLooksAnswersNothi
     EXPECT_EQ(Fetch(transport, server.Url("/first")).body, "first");
     control.armed = true;
     absl::StatusOr<Response> next = transport.RoundTrip(Get(server.Url("/next")));
-    ASSERT_TRUE(next.ok()) << next.status();
-    EXPECT_EQ(next->status, 200);
-    EXPECT_EQ(ReadBody(*next), "fresh");
-    EXPECT_EQ(next->conn.id, 2u);
+    ExpectFreshOnConnectionTwo(next);
   }
   ExpectNothingLeaked(dialer);
-  const auto requests = server.requests();
-  ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[1].target, "/next");
-  EXPECT_EQ(requests[1].connection, 2);
+  ExpectNextOnlyOnConnectionTwo(server);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ using ::h1::testing::FakeConn;
 using ::h1::testing::Fetch;
 using ::h1::testing::Fetched;
 using ::h1::testing::HookTable;
+using ::h1::testing::k408;
 using ::h1::testing::kLeakWait;
 using ::h1::testing::ReadBody;
 using ::h1::testing::RecordingDialer;
@@ -197,8 +198,7 @@ TEST(RetryTest, PostIsRetriedWhenNotOneByteWasWritten) {
 // written: the writer never reads its body for a closed connection, and
 // the POST goes, whole, to a new connection; the caller never sees a 408.
 TEST(RetryTest, RequestQueuedWhenTheServerEndsTheConnectionGoesWholeElsewhere) {
-  for (const std::string& last_words :
-       {"", "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"}) {
+  for (const std::string& last_words : {std::string(), std::string(k408)}) {
     SCOPED_TRACE(last_words.empty() ? "close" : "408, then close");
     absl::Notification post_handed_over;
     absl::Notification post_returned;
@@ -237,9 +237,6 @@ TEST(RetryTest, RequestQueuedWhenTheServerEndsTheConnectionGoesWholeElsewhere) {
     EXPECT_EQ(requests[1].body, "payload");
   }
 }
-
-constexpr absl::string_view k408 =
-    "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
 // Peers for the tests below: connection 1 answers its first request with
 // "first" (and runs `later` on later writes), every other connection

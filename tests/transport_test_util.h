@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -27,6 +28,9 @@ namespace h1::testing {
 // a loaded sanitizer run, and only ever spent when something leaked.
 inline constexpr absl::Duration kLeakWait = absl::Seconds(10);
 
+// A server timing an idle connection out: 408, then its close.
+inline constexpr absl::string_view k408 =
+    "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
 // Transport options with `dialer` as the Dial hook.
 TransportOptions TestOptions(RecordingDialer& dialer);
